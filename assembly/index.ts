@@ -1,0 +1,13 @@
+// The wasm module's exports: pure kernels over pointers into the host-owned (imported) linear memory.
+// Every kernel has a scalar `_ref` twin that tests use as the oracle.
+export { matmul_f32, matmul_f32_ref } from "./matmul-f32";
+export { rmsnorm, rmsnorm_ref } from "./norm";
+export { rope, rope_ref } from "./rope";
+export { add, add_ref, add_rows, silu_mul, silu_mul_ref } from "./elementwise";
+export { attention, attention_ref } from "./attention";
+
+/** First byte of linear memory the host may use (after this module's static data). */
+export function heap_base(): usize { return __heap_base; }
+
+/** 1 when compiled with relaxed SIMD, so the host can report what it runs. */
+export function relaxed_simd(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }

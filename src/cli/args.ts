@@ -1,0 +1,73 @@
+// Options shared by the commands that load a model and generate.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { DbllmError } from "../errors.ts";
+import type { GenerateOptions } from "../generate/options.ts";
+import type { LoadOptions } from "../model/model.ts";
+
+export class UsageError extends Error {}
+
+export const LOAD_OPTIONS = {
+  ctx: { type: "string" },
+  simd: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+} as const satisfies ParseArgsConfig["options"];
+
+export const SAMPLING_OPTIONS = {
+  "max-tokens": { type: "string", short: "n" },
+  temperature: { type: "string", short: "t" },
+  "top-k": { type: "string" },
+  "top-p": { type: "string" },
+  "min-p": { type: "string" },
+  "repeat-penalty": { type: "string" },
+  "presence-penalty": { type: "string" },
+  "frequency-penalty": { type: "string" },
+  seed: { type: "string", short: "s" },
+  stop: { type: "string", multiple: true },
+} as const satisfies ParseArgsConfig["options"];
+
+export function parse<O extends ParseArgsConfig["options"]>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function num(name: string, v: string | undefined, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} expects ${integer ? "an integer" : "a number"}, got "${v}"`);
+  return n;
+}
+
+export function loadOptions(v: Record<string, unknown>): LoadOptions {
+  const simd = v.simd as string | undefined;
+  if (simd !== undefined && !["auto", "simd", "relaxed"].includes(simd)) throw new UsageError(`--simd must be auto, simd or relaxed`);
+  return { contextLength: num("ctx", v.ctx as string | undefined, true), simd: simd as LoadOptions["simd"] };
+}
+
+export function generateOptions(v: Record<string, unknown>): GenerateOptions {
+  const s = (k: string) => v[k] as string | undefined;
+  return {
+    maxTokens: num("max-tokens", s("max-tokens"), true),
+    temperature: num("temperature", s("temperature")),
+    topK: num("top-k", s("top-k"), true),
+    topP: num("top-p", s("top-p")),
+    minP: num("min-p", s("min-p")),
+    repetitionPenalty: num("repeat-penalty", s("repeat-penalty")),
+    presencePenalty: num("presence-penalty", s("presence-penalty")),
+    frequencyPenalty: num("frequency-penalty", s("frequency-penalty")),
+    seed: num("seed", s("seed"), true),
+    stop: v.stop as string[] | undefined,
+  };
+}
+
+export function requireModel(positionals: string[], command: string): string {
+  const m = positionals[0];
+  if (!m) throw new UsageError(`dbllm ${command} needs a model (a .gguf or .dbllm file, or a Hugging Face directory)`);
+  return m;
+}
+
+export function isDbllmError(e: unknown): e is DbllmError {
+  return e instanceof DbllmError;
+}

@@ -1,0 +1,19 @@
+// The kernel module's exports as TypeScript sees them (assembly/index.ts). Pointers are byte offsets into the
+// engine's linear memory; argument order is outputs, inputs, weights, sizes — as in the AssemblyScript sources.
+export interface KernelExports {
+  heap_base(): number;
+  relaxed_simd(): number;
+  matmul_f32(out: number, x: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
+  matmul_f32_ref(out: number, x: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
+  rmsnorm(out: number, x: number, w: number, rows: number, n: number, eps: number): void;
+  rmsnorm_ref(out: number, x: number, w: number, rows: number, n: number, eps: number): void;
+  rope(x: number, cos: number, sin: number, T: number, heads: number, headDim: number, rot: number, neox: number): void;
+  rope_ref(x: number, cos: number, sin: number, T: number, heads: number, headDim: number, rot: number, neox: number): void;
+  add(out: number, x: number, n: number): void;
+  add_ref(out: number, x: number, n: number): void;
+  add_rows(out: number, bias: number, rows: number, n: number): void;
+  silu_mul(out: number, gate: number, up: number, n: number): void;
+  silu_mul_ref(out: number, gate: number, up: number, n: number): void;
+  attention(out: number, q: number, kc: number, vc: number, scores: number, T: number, pos0: number, heads: number, kvHeads: number, headDim: number, window: number, scale: number, h0: number, h1: number): void;
+  attention_ref(out: number, q: number, kc: number, vc: number, scores: number, T: number, pos0: number, heads: number, kvHeads: number, headDim: number, window: number, scale: number, h0: number, h1: number): void;
+}

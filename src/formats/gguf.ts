@@ -1,0 +1,210 @@
+// GGUF reader (versions 2 and 3, little-endian): header, metadata and tensor descriptors. Every count and size
+// is checked against the file before anything is allocated from it.
+// Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+import { DbllmError } from "../errors.ts";
+import { tensorBytes, typeByGgml, type TensorType } from "../quant/table.ts";
+import { Cursor, parseGrowingPrefix } from "./binary.ts";
+import type { ByteSource } from "./source.ts";
+import { elementCount, type TensorInfo } from "./tensor-info.ts";
+
+export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
+
+export enum GGUFValueType {
+  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7, STRING = 8,
+  ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+}
+
+export type GGUFArray =
+  | string[] | boolean[] | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
+  | Float32Array | Float64Array | (number | bigint)[] | GGUFArray[];
+export type GGUFValue = number | bigint | boolean | string | GGUFArray;
+
+export interface GGUFFile {
+  readonly version: number;
+  readonly metadata: Map<string, GGUFValue>;
+  readonly tensors: TensorInfo[];
+  /** Absolute offset of the tensor data section. */
+  readonly dataOffset: number;
+  readonly alignment: number;
+}
+
+/** Upper bounds that no real file reaches; beyond them a header is corrupt (and would allocate absurdly). */
+const MAX_TENSORS = 1 << 20;
+const MAX_KV = 1 << 20;
+const MAX_DIMS = 4;
+const MAX_STRING = 1 << 26;
+const MAX_ELEMENTS = 2 ** 40;
+
+export function isGGUF(first4: Uint8Array): boolean {
+  return first4.length >= 4 && first4[0] === 0x47 && first4[1] === 0x47 && first4[2] === 0x55 && first4[3] === 0x46;
+}
+
+export async function readGGUF(source: ByteSource): Promise<GGUFFile> {
+  return parseGrowingPrefix((n) => source.read(0, n), source.size, (b) => parseGGUF(b, source.size, source.name), source.name);
+}
+
+/** Parses a GGUF header from a prefix of the file (throws NeedMoreBytes if the prefix is too short). */
+export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name = "GGUF file"): GGUFFile {
+  const c = new Cursor(bytes, fileSize, name);
+  const magic = c.u32("magic");
+  if (magic !== GGUF_MAGIC) throw new DbllmError("INVALID_FILE", `${name} is not a GGUF file (bad magic)`);
+  const version = c.u32("version");
+  if (version === 1) throw new DbllmError("UNSUPPORTED_VERSION", `${name}: GGUF version 1 is obsolete; re-convert it with a current llama.cpp`);
+  if (version !== 2 && version !== 3) {
+    const hint = version > 0xffff ? " (a big-endian file?)" : "";
+    throw new DbllmError("UNSUPPORTED_VERSION", `${name}: GGUF version ${version} is not supported${hint}`);
+  }
+  const nTensors = c.u64("tensor count");
+  const nKV = c.u64("metadata count");
+  if (nTensors > MAX_TENSORS) throw new DbllmError("SIZE_LIMIT", `${name}: ${nTensors} tensors is absurd`);
+  if (nKV > MAX_KV) throw new DbllmError("SIZE_LIMIT", `${name}: ${nKV} metadata entries is absurd`);
+  // Each entry needs at least 12 bytes (key length + type); a file shorter than that is lying.
+  if (fileSize !== undefined && 24 + nKV * 12 + nTensors * 24 > fileSize) {
+    throw new DbllmError("TRUNCATED_FILE", `${name}: header announces ${nKV} entries and ${nTensors} tensors but the file has ${fileSize} bytes`);
+  }
+
+  const str = (field: string): string => {
+    const n = c.u64(`${field} length`);
+    if (n > MAX_STRING) throw new DbllmError("SIZE_LIMIT", `${name}: ${field} is ${n} bytes long`);
+    return c.utf8(n, field);
+  };
+
+  const value = (type: number, field: string, depth: number): GGUFValue => {
+    switch (type) {
+      case GGUFValueType.UINT8: return c.u8(field);
+      case GGUFValueType.INT8: return c.i8(field);
+      case GGUFValueType.UINT16: return c.u16(field);
+      case GGUFValueType.INT16: return c.i16(field);
+      case GGUFValueType.UINT32: return c.u32(field);
+      case GGUFValueType.INT32: return c.i32(field);
+      case GGUFValueType.FLOAT32: return c.f32(field);
+      case GGUFValueType.BOOL: {
+        const b = c.u8(field);
+        if (b > 1) throw new DbllmError("INVALID_FILE", `${name}: ${field} is a bool with value ${b}`);
+        return b === 1;
+      }
+      case GGUFValueType.STRING: return str(field);
+      case GGUFValueType.UINT64: return c.u64big(field);
+      case GGUFValueType.INT64: return c.i64(field);
+      case GGUFValueType.FLOAT64: return c.f64(field);
+      case GGUFValueType.ARRAY: {
+        if (depth > 4) throw new DbllmError("INVALID_FILE", `${name}: ${field} nests arrays too deeply`);
+        const et = c.u32(`${field} element type`);
+        const n = c.u64(`${field} length`);
+        return array(et, n, field, depth + 1);
+      }
+      default: throw new DbllmError("INVALID_FILE", `${name}: ${field} has unknown value type ${type}`);
+    }
+  };
+
+  const typed = <T extends ArrayBufferView>(Ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number, field: string): T => {
+    const raw = c.take(n * Ctor.BYTES_PER_ELEMENT, field);
+    return new Ctor(raw.slice().buffer); // copy: the header prefix is discarded after parsing, and alignment is not guaranteed
+  };
+
+  const array = (et: number, n: number, field: string, depth: number): GGUFArray => {
+    const min = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8][et];
+    if (min === undefined) throw new DbllmError("INVALID_FILE", `${name}: ${field} has unknown element type ${et}`);
+    c.need(Math.min(n * min, Number.MAX_SAFE_INTEGER), field); // before allocating n elements
+    switch (et) {
+      case GGUFValueType.UINT8: return typed(Uint8Array, n, field);
+      case GGUFValueType.INT8: return typed(Int8Array, n, field);
+      case GGUFValueType.UINT16: return typed(Uint16Array, n, field);
+      case GGUFValueType.INT16: return typed(Int16Array, n, field);
+      case GGUFValueType.UINT32: return typed(Uint32Array, n, field);
+      case GGUFValueType.INT32: return typed(Int32Array, n, field);
+      case GGUFValueType.FLOAT32: return typed(Float32Array, n, field);
+      case GGUFValueType.FLOAT64: return typed(Float64Array, n, field);
+      case GGUFValueType.BOOL: return Array.from(typed(Uint8Array, n, field), (b) => b !== 0);
+      case GGUFValueType.STRING: { const out: string[] = new Array(n); for (let i = 0; i < n; i++) out[i] = str(field); return out; }
+      case GGUFValueType.UINT64: { const out: (number | bigint)[] = new Array(n); for (let i = 0; i < n; i++) out[i] = c.u64big(field); return out; }
+      case GGUFValueType.INT64: { const out: (number | bigint)[] = new Array(n); for (let i = 0; i < n; i++) out[i] = c.i64(field); return out; }
+      default: { const out: GGUFArray[] = new Array(n); for (let i = 0; i < n; i++) out[i] = value(et, field, depth) as GGUFArray; return out; }
+    }
+  };
+
+  const metadata = new Map<string, GGUFValue>();
+  for (let i = 0; i < nKV; i++) {
+    const key = str(`metadata key #${i}`);
+    const type = c.u32(`type of ${key}`);
+    metadata.set(key, value(type, key, 0));
+  }
+
+  const alignment = metadata.get("general.alignment") ?? 32;
+  if (typeof alignment !== "number" || alignment <= 0 || (alignment & (alignment - 1)) !== 0 || alignment > 1 << 20) {
+    throw new DbllmError("INVALID_FILE", `${name}: general.alignment = ${String(alignment)} is not a power of two`);
+  }
+
+  const raw: { name: string; dims: number[]; type: TensorType; rel: number }[] = [];
+  for (let i = 0; i < nTensors; i++) {
+    const tname = str(`tensor #${i} name`);
+    const nd = c.u32(`${tname} dimension count`);
+    if (nd === 0 || nd > MAX_DIMS) throw new DbllmError("INVALID_FILE", `${name}: tensor ${tname} has ${nd} dimensions`);
+    const dims: number[] = [];
+    for (let d = 0; d < nd; d++) {
+      const v = c.u64(`${tname} dimension ${d}`);
+      if (v === 0 || v > MAX_ELEMENTS) throw new DbllmError("SIZE_LIMIT", `${name}: tensor ${tname} has dimension ${v}`);
+      dims.push(v);
+    }
+    const typeId = c.u32(`${tname} type`);
+    const type: TensorType = typeByGgml(typeId) ?? { name: `GGML type ${typeId}`, blockSize: 1, blockBytes: NaN };
+    const rel = c.u64(`${tname} offset`);
+    if (elementCount(dims) > MAX_ELEMENTS) throw new DbllmError("SIZE_LIMIT", `${name}: tensor ${tname} has ${elementCount(dims)} elements`);
+    raw.push({ name: tname, dims, type, rel });
+  }
+  const dataOffset = Math.ceil(c.pos / alignment) * alignment;
+
+  const seen = new Set<string>();
+  const tensors: TensorInfo[] = raw.map(({ name: tname, dims, type, rel }) => {
+    if (seen.has(tname)) throw new DbllmError("INVALID_FILE", `${name}: tensor ${tname} appears twice`);
+    seen.add(tname);
+    if (rel % alignment !== 0) throw new DbllmError("INVALID_FILE", `${name}: tensor ${tname} offset ${rel} is not aligned to ${alignment}`);
+    const shape = dims.slice().reverse();
+    const byteLength = Number.isNaN(type.blockBytes) ? NaN : tensorBytes(type, elementCount(dims), tname);
+    if (dims[0] % type.blockSize !== 0) {
+      throw new DbllmError("TENSOR_SHAPE", `${name}: tensor ${tname} row length ${dims[0]} is not a multiple of the ${type.name} block size`);
+    }
+    const offset = dataOffset + rel;
+    if (fileSize !== undefined && offset + (Number.isNaN(byteLength) ? 0 : byteLength) > fileSize) {
+      throw new DbllmError("TRUNCATED_FILE", `${name}: tensor ${tname} ends at byte ${offset + byteLength} but the file has ${fileSize}`);
+    }
+    return { name: tname, type, shape, offset, byteLength };
+  });
+  return { version, metadata, tensors, dataOffset, alignment };
+}
+
+/** Typed metadata accessors with clear errors. */
+export class GGUFMeta {
+  constructor(readonly map: Map<string, GGUFValue>, readonly name: string) {}
+  has(key: string): boolean { return this.map.has(key); }
+  num(key: string): number;
+  num(key: string, fallback: number): number;
+  num(key: string, fallback?: number): number {
+    const v = this.map.get(key);
+    if (v === undefined) {
+      if (fallback !== undefined) return fallback;
+      throw new DbllmError("INVALID_CONFIG", `${this.name}: metadata ${key} is missing`);
+    }
+    if (typeof v === "number") return v;
+    if (typeof v === "bigint") throw new DbllmError("INVALID_CONFIG", `${this.name}: metadata ${key} = ${v} is out of range`);
+    throw new DbllmError("INVALID_CONFIG", `${this.name}: metadata ${key} is not a number`);
+  }
+  str(key: string): string | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== "string") throw new DbllmError("INVALID_CONFIG", `${this.name}: metadata ${key} is not a string`);
+    return v;
+  }
+  bool(key: string): boolean | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== "boolean") throw new DbllmError("INVALID_CONFIG", `${this.name}: metadata ${key} is not a bool`);
+    return v;
+  }
+  arr(key: string): GGUFArray | undefined {
+    const v = this.map.get(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== "object") throw new DbllmError("INVALID_CONFIG", `${this.name}: metadata ${key} is not an array`);
+    return v;
+  }
+}

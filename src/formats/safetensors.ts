@@ -1,0 +1,137 @@
+// safetensors reader and writer: an 8-byte little-endian header length N, N bytes of JSON
+// ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}), then the raw data.
+// The .dbllm model file is a safetensors file, so the same code reads both.
+import { DbllmError } from "../errors.ts";
+import { tensorBytes, typeBySafetensors, typeByName, type TensorType } from "../quant/table.ts";
+import { readExact, type ByteSource } from "./source.ts";
+import { elementCount, type TensorInfo } from "./tensor-info.ts";
+
+export interface SafetensorsFile {
+  readonly metadata: Record<string, string>;
+  readonly tensors: TensorInfo[];
+  readonly dataOffset: number;
+}
+
+/** Headers beyond this are corrupt (the safetensors crate caps them at 100 MB too). */
+export const MAX_HEADER = 100_000_000;
+
+export function looksLikeSafetensors(first16: Uint8Array): boolean {
+  if (first16.length < 9) return false;
+  const n = new DataView(first16.buffer, first16.byteOffset, 8).getBigUint64(0, true);
+  return n > 1n && n <= BigInt(MAX_HEADER) && first16[8] === 0x7b; // '{'
+}
+
+export async function readSafetensors(source: ByteSource, resolveType: (dtype: string) => TensorType | undefined = defaultType): Promise<SafetensorsFile> {
+  const lenBytes = await readExact(source, 0, 8, "the safetensors header length");
+  const n = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER)) throw new DbllmError("SIZE_LIMIT", `${source.name}: safetensors header of ${n} bytes is absurd`);
+  const headerLength = Number(n);
+  if (source.size !== undefined && 8 + headerLength > source.size) {
+    throw new DbllmError("TRUNCATED_FILE", `${source.name}: header of ${headerLength} bytes but the file has ${source.size}`);
+  }
+  const bytes = await readExact(source, 8, headerLength, "the safetensors header");
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new DbllmError("INVALID_FILE", `${source.name}: safetensors header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  return parseSafetensorsHeader(header, 8 + headerLength, source.size, source.name, resolveType);
+}
+
+function defaultType(dtype: string): TensorType | undefined {
+  return typeBySafetensors(dtype);
+}
+
+export function parseSafetensorsHeader(
+  header: unknown,
+  dataOffset: number,
+  fileSize: number | undefined,
+  name: string,
+  resolveType: (dtype: string) => TensorType | undefined = defaultType,
+): SafetensorsFile {
+  if (!header || typeof header !== "object" || Array.isArray(header)) throw new DbllmError("INVALID_FILE", `${name}: safetensors header is not a JSON object`);
+  const metadata: Record<string, string> = {};
+  const tensors: TensorInfo[] = [];
+  for (const [key, value] of Object.entries(header as Record<string, unknown>)) {
+    if (key === "__metadata__") {
+      if (!value || typeof value !== "object") throw new DbllmError("INVALID_FILE", `${name}: __metadata__ is not an object`);
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== "string") throw new DbllmError("INVALID_FILE", `${name}: __metadata__.${k} is not a string`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (!t || typeof t.dtype !== "string" || !Array.isArray(t.shape) || !Array.isArray(t.data_offsets) || t.data_offsets.length !== 2) {
+      throw new DbllmError("INVALID_FILE", `${name}: tensor ${key} has a malformed entry`);
+    }
+    const shape = t.shape as unknown[];
+    if (shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0) || shape.length > 8) {
+      throw new DbllmError("INVALID_FILE", `${name}: tensor ${key} has an invalid shape ${JSON.stringify(shape)}`);
+    }
+    const [begin, end] = t.data_offsets as unknown[];
+    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0 || (end as number) < (begin as number)) {
+      throw new DbllmError("INVALID_FILE", `${name}: tensor ${key} has invalid data_offsets`);
+    }
+    const type = resolveType(t.dtype) ?? typeByName(t.dtype) ?? { name: t.dtype, blockSize: 1, blockBytes: NaN };
+    const elements = elementCount(shape as number[]);
+    if (!Number.isSafeInteger(elements)) throw new DbllmError("SIZE_LIMIT", `${name}: tensor ${key} has an absurd shape`);
+    const byteLength = (end as number) - (begin as number);
+    if (!Number.isNaN(type.blockBytes)) {
+      const expected = tensorBytes(type, elements, key);
+      if (expected !== byteLength) {
+        throw new DbllmError("INVALID_FILE", `${name}: tensor ${key} (${type.name} ${JSON.stringify(shape)}) needs ${expected} bytes but data_offsets span ${byteLength}`);
+      }
+    }
+    const offset = dataOffset + (begin as number);
+    if (fileSize !== undefined && offset + byteLength > fileSize) {
+      throw new DbllmError("TRUNCATED_FILE", `${name}: tensor ${key} ends at byte ${offset + byteLength} but the file has ${fileSize}`);
+    }
+    tensors.push({ name: key, type, shape: shape as number[], offset, byteLength });
+  }
+  tensors.sort((a, b) => a.offset - b.offset);
+  return { metadata, tensors, dataOffset };
+}
+
+export interface SafetensorsTensorOut {
+  name: string;
+  dtype: string;
+  shape: number[];
+  byteLength: number;
+  data: Uint8Array | (() => Uint8Array);
+}
+
+/**
+ * Yields a safetensors file as chunks. Tensor data are placed in the given order, each aligned to `alignment`
+ * bytes from the start of the file (the header is padded with spaces, which JSON allows), so that a reader can
+ * view them in place.
+ */
+export function* writeSafetensors(tensors: SafetensorsTensorOut[], metadata: Record<string, string> = {}, alignment = 64): Generator<Uint8Array> {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let pos = 0;
+  const starts: number[] = [];
+  for (const t of tensors) {
+    pos = Math.ceil(pos / alignment) * alignment;
+    starts.push(pos);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [pos, pos + t.byteLength] };
+    pos += t.byteLength;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil((8 + json.length) / alignment) * alignment - 8;
+  const h = new Uint8Array(8 + padded).fill(0x20);
+  new DataView(h.buffer).setBigUint64(0, BigInt(padded), true);
+  h.set(json, 8);
+  json = new Uint8Array(0);
+  yield h;
+  let written = 0;
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i];
+    if (starts[i] > written) { yield new Uint8Array(starts[i] - written); written = starts[i]; }
+    const data = typeof t.data === "function" ? t.data() : t.data;
+    if (data.byteLength !== t.byteLength) throw new Error(`tensor ${t.name}: ${data.byteLength} bytes given, ${t.byteLength} declared`);
+    yield data;
+    written += data.byteLength;
+  }
+}

@@ -1,0 +1,128 @@
+// The LLaMA-family forward pass over a batch of tokens at consecutive positions: the prompt (prefill, as
+// matrix-matrix products) and each generated token (decode) go through this same code. Buffers are allocated
+// once per model for the largest batch; the per-token path allocates nothing.
+import type { Engine } from "../engine/engine.ts";
+import type { Linear } from "../quant/runtime.ts";
+import type { ModelConfig } from "./config.ts";
+import type { KVCache } from "./kv-cache.ts";
+import type { Weights } from "./weights.ts";
+
+export type LogitsWanted = "all" | "last" | "none";
+
+/** Logits are computed this many rows at a time (a 150k vocabulary makes a full batch of them large). */
+const LOGIT_ROWS = 16;
+
+export class Forward {
+  readonly maxBatch: number;
+  // scratch, sized for maxBatch tokens
+  private readonly x: number;      // (B, dim) residual stream
+  private readonly xb: number;     // (B, dim) normed input / block output
+  private readonly q: number;      // (B, heads·headDim)
+  private readonly att: number;    // (B, heads·headDim) attention output
+  private readonly hb: number;     // (B, ffn) gate, then silu(gate)·up
+  private readonly hb2: number;    // (B, ffn) up
+  private readonly logits: number; // (LOGIT_ROWS, vocab)
+  private readonly cos: number;    // (B, rot/2)
+  private readonly sin: number;    // (B, rot/2)
+  private scores = 0;              // (capacity) attention scores, grown on demand
+  private scoresCap = 0;
+  readonly scratchBytes: number;
+
+  constructor(private readonly e: Engine, private readonly c: ModelConfig, private readonly w: Weights, private readonly invFreq: Float64Array, maxBatch = 64) {
+    this.maxBatch = maxBatch;
+    const B = maxBatch, qDim = c.nHeads * c.headDim, half = c.ropeDim / 2;
+    const sizes = [B * c.dim, B * c.dim, B * qDim, B * qDim, B * c.ffnDim, B * c.ffnDim, LOGIT_ROWS * c.vocabSize, B * half, B * half];
+    const ptrs = sizes.map((n, i) => e.allocF32(n, `forward buffer ${i}`));
+    [this.x, this.xb, this.q, this.att, this.hb, this.hb2, this.logits, this.cos, this.sin] = ptrs;
+    this.scratchBytes = sizes.reduce((a, b) => a + b * 4, 0);
+  }
+
+  /**
+   * Runs `tokens` at positions pos0.. through the model, appending their keys/values to `cache`.
+   * Returns the logits of every token ('all', T·vocab), of the last one ('last', vocab), or nothing.
+   */
+  run(cache: KVCache, tokens: ArrayLike<number>, pos0: number, wanted: LogitsWanted): Float32Array | undefined {
+    const T = tokens.length, V = this.c.vocabSize;
+    const out = wanted === "all" ? new Float32Array(T * V) : wanted === "last" ? new Float32Array(V) : undefined;
+    for (let s = 0; s < T; s += this.maxBatch) {
+      const n = Math.min(this.maxBatch, T - s);
+      const chunk = Array.from({ length: n }, (_, i) => tokens[s + i]);
+      const isLast = s + n === T;
+      this.chunk(cache, chunk, pos0 + s);
+      if (wanted === "all") this.head(0, n, out!, s * V);
+      else if (wanted === "last" && isLast) this.head(n - 1, n, out!, 0);
+    }
+    return out;
+  }
+
+  /** One batch of ≤ maxBatch tokens through every layer; leaves the residual stream in this.x. */
+  private chunk(cache: KVCache, tokens: number[], pos0: number): void {
+    const { e, c, w } = this;
+    const k = e.k;
+    const T = tokens.length, dim = c.dim, hd = c.headDim, kvDim = c.nKvHeads * hd;
+    for (let t = 0; t < T; t++) w.embed.format.embed(e, this.x + t * dim * 4, w.embed, tokens[t]);
+    this.ropeTable(pos0, T);
+    this.ensureScores(pos0 + T);
+    const neox = c.ropeLayout === "neox" ? 1 : 0;
+    const scale = 1 / Math.sqrt(hd);
+    for (let l = 0; l < c.nLayers; l++) {
+      const L = w.layers[l];
+      const kDst = cache.keys[l] + pos0 * kvDim * 4, vDst = cache.values[l] + pos0 * kvDim * 4;
+      k.rmsnorm(this.xb, this.x, L.attnNorm, T, dim, c.normEps);
+      this.matmul(this.q, this.xb, L.wq, T);
+      this.matmul(kDst, this.xb, L.wk, T);
+      this.matmul(vDst, this.xb, L.wv, T);
+      if (L.qNorm) {
+        k.rmsnorm(this.q, this.q, L.qNorm, T * c.nHeads, hd, c.normEps);
+        k.rmsnorm(kDst, kDst, L.kNorm, T * c.nKvHeads, hd, c.normEps);
+      }
+      k.rope(this.q, this.cos, this.sin, T, c.nHeads, hd, c.ropeDim, neox);
+      k.rope(kDst, this.cos, this.sin, T, c.nKvHeads, hd, c.ropeDim, neox);
+      k.attention(this.att, this.q, cache.keys[l], cache.values[l], this.scores, T, pos0, c.nHeads, c.nKvHeads, hd, c.slidingWindow, scale, 0, c.nHeads);
+      this.matmul(this.xb, this.att, L.wo, T);
+      k.add(this.x, this.xb, T * dim);
+      k.rmsnorm(this.xb, this.x, L.ffnNorm, T, dim, c.normEps);
+      this.matmul(this.hb, this.xb, L.wGate, T);
+      this.matmul(this.hb2, this.xb, L.wUp, T);
+      k.silu_mul(this.hb, this.hb, this.hb2, T * c.ffnDim);
+      this.matmul(this.xb, this.hb, L.wDown, T);
+      k.add(this.x, this.xb, T * dim);
+    }
+  }
+
+  /** Final norm + output head for rows [r0, r1) of the last batch, copied into `out` at `at`. */
+  private head(r0: number, r1: number, out: Float32Array, at: number): void {
+    const { e, c, w } = this;
+    for (let r = r0; r < r1; r += LOGIT_ROWS) {
+      const n = Math.min(LOGIT_ROWS, r1 - r);
+      e.k.rmsnorm(this.xb, this.x + r * c.dim * 4, w.outNorm, n, c.dim, c.normEps);
+      this.matmul(this.logits, this.xb, w.head, n);
+      out.set(e.f32(this.logits, n * c.vocabSize), at + (r - r0) * c.vocabSize);
+    }
+  }
+
+  private matmul(out: number, x: number, lin: Linear, T: number): void {
+    lin.format.matmul(this.e, out, x, lin, T, 0, lin.rows);
+    if (lin.bias) this.e.k.add_rows(out, lin.bias, T, lin.rows);
+  }
+
+  /** cos/sin of every (position, rotary pair) of this batch, computed in float64 then rounded. */
+  private ropeTable(pos0: number, T: number): void {
+    const half = this.c.ropeDim / 2;
+    const cos = this.e.f32(this.cos, T * half), sin = this.e.f32(this.sin, T * half);
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < half; i++) {
+        const a = (pos0 + t) * this.invFreq[i];
+        cos[t * half + i] = Math.cos(a);
+        sin[t * half + i] = Math.sin(a);
+      }
+    }
+  }
+
+  private ensureScores(n: number): void {
+    if (n <= this.scoresCap) return;
+    if (this.scores) this.e.arena.dealloc(this.scores);
+    this.scoresCap = Math.max(n, this.scoresCap * 2, 256);
+    this.scores = this.e.allocF32(this.scoresCap, "attention scores");
+  }
+}

@@ -1,0 +1,146 @@
+// The public Model: loads from any source, owns the wasm engine and weights, hands out sessions, and offers
+// generate()/chat() on a default session.
+import { Engine, type KernelPreference } from "../engine/engine.ts";
+import { DbllmError, invalidArgument, throwIfAborted } from "../errors.ts";
+import type { GenerateOptions } from "../generate/options.ts";
+import type { SamplingOptions } from "../generate/sampler.ts";
+import type { GenerationStream } from "../generate/stream.ts";
+import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
+import { ropeInvFreq, type ModelConfig } from "./config.ts";
+import { Forward } from "./forward.ts";
+import { placeWeights, type LoadProgress } from "./loader.ts";
+import { chatEncoder, type ModelCore } from "./model-core.ts";
+import { Session, type ChatOptions, type SessionOptions } from "./session.ts";
+import { openModel, type ModelSource } from "./sources.ts";
+
+export interface LoadOptions {
+  /** Called as tensor data are read (bytes and fraction). */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Context length of sessions (default: the model's trained context, at most 4096). */
+  contextLength?: number;
+  /** Aborts loading (rejects with DbllmError ABORTED). */
+  signal?: AbortSignal;
+  /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
+  simd?: KernelPreference;
+  /** Tokens per forward batch during prefill (default 64). */
+  batchSize?: number;
+  /** Custom fetch for URL sources. */
+  fetch?: typeof fetch;
+}
+
+export interface ModelInfo {
+  name: string;
+  format: string;
+  architecture: string;
+  config: ModelConfig;
+  parameters: number;
+  weightBytes: number;
+  /** Bytes of KV cache per context position. */
+  kvBytesPerToken: number;
+  contextLength: number;
+  /** The wasm kernel build in use. */
+  kernels: { build: string; relaxedSimd: boolean };
+  threads: { count: number; reason: string };
+  /** Peak wasm linear memory so far. */
+  wasmMemoryBytes: number;
+  hasChatTemplate: boolean;
+  metadata: Record<string, unknown>;
+}
+
+const DEFAULT_MAX_CONTEXT = 4096;
+
+export class Model {
+  private core: ModelCore;
+  private defaultSession: Session | undefined;
+  private disposed = false;
+
+  private constructor(core: ModelCore, private readonly infoBase: Omit<ModelInfo, "wasmMemoryBytes">) {
+    this.core = core;
+  }
+
+  static async load(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+    throwIfAborted(options.signal);
+    if (options.contextLength !== undefined && (!Number.isSafeInteger(options.contextLength) || options.contextLength < 1)) {
+      throw invalidArgument(`contextLength must be a positive integer, got ${options.contextLength}`);
+    }
+    const batch = options.batchSize ?? 64;
+    if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) throw invalidArgument(`batchSize must be an integer in [1, 4096]`);
+    const opened = await openModel(source, { signal: options.signal, fetch: options.fetch });
+    try {
+      const engine = await Engine.create({ simd: options.simd });
+      const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal });
+      const config = opened.config;
+      const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), batch);
+      const contextLength = options.contextLength ?? Math.min(config.contextLength, DEFAULT_MAX_CONTEXT);
+      const tokenizer = opened.tokenizer;
+      const core: ModelCore = {
+        engine, config, tokenizer, forward, contextLength,
+        samplingDefaults: opened.samplingDefaults,
+        encodeChat: chatEncoder(tokenizer),
+      };
+      const kvDim = config.nKvHeads * config.headDim;
+      const parameters = [...opened.tensors.values()].reduce((a, t) => a + t.info.shape.reduce((x, y) => x * y, 1), 0);
+      return new Model(core, {
+        name: opened.name,
+        format: opened.format,
+        architecture: config.architecture,
+        config,
+        parameters,
+        weightBytes: placed.bytes,
+        kvBytesPerToken: config.nLayers * 2 * kvDim * 4,
+        contextLength,
+        kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd },
+        threads: { count: 1, reason: "single-threaded engine" },
+        hasChatTemplate: !!tokenizer.chatTemplate,
+        metadata: opened.metadata,
+      });
+    } finally {
+      await Promise.all(opened.files.map((f) => f.close()));
+    }
+  }
+
+  get tokenizer(): Tokenizer { return this.core.tokenizer; }
+  get config(): ModelConfig { return this.core.config; }
+
+  info(): ModelInfo {
+    return { ...this.infoBase, wasmMemoryBytes: this.core.engine.memory.buffer.byteLength };
+  }
+
+  /** A new conversation with its own KV cache. */
+  createSession(options: SessionOptions = {}): Session {
+    this.check();
+    return new Session(this.core, options);
+  }
+
+  /**
+   * Generates a continuation of a prompt (string, or token ids) on the model's default session, whose cache
+   * is reused when the next prompt starts with the same tokens. Calls run one after another.
+   */
+  generate(prompt: string | readonly number[], options: GenerateOptions = {}): GenerationStream {
+    return this.session().generate(prompt, options);
+  }
+
+  /** Chat with the model's own template on the default session. */
+  chat(messages: ChatMessage[], options: ChatOptions = {}): GenerationStream {
+    return this.session().chat(messages, options);
+  }
+
+  /** Frees the default session; the model's weights live as long as the Model object. */
+  dispose(): void {
+    this.defaultSession?.dispose();
+    this.defaultSession = undefined;
+    this.disposed = true;
+  }
+
+  private session(): Session {
+    this.check();
+    this.defaultSession ??= new Session(this.core, {});
+    return this.defaultSession;
+  }
+
+  private check(): void {
+    if (this.disposed) throw new DbllmError("DISPOSED", "this model was disposed");
+  }
+}
+
+export type { SamplingOptions };

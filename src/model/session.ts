@@ -1,0 +1,146 @@
+// A conversation's state: the tokens whose keys/values sit in this session's own KV cache. New prompts reuse
+// the longest common prefix with what is cached (multi-turn chat recomputes only the new turn).
+import { DbllmError, invalidArgument } from "../errors.ts";
+import { runGeneration, type DecodeTarget } from "../generate/generate.ts";
+import { resolveOptions, type ContextFullPolicy, type GenerateOptions } from "../generate/options.ts";
+import { GenerationStream } from "../generate/stream.ts";
+import type { ChatMessage } from "../tokenizer/index.ts";
+import type { ModelCore } from "./model-core.ts";
+import { KVCache } from "./kv-cache.ts";
+
+export interface SessionOptions {
+  /** Positions this session can hold (default: the model's contextLength). */
+  contextLength?: number;
+  /** What generation does when the context is full (default 'stop'); see GenerateOptions.onContextFull. */
+  onContextFull?: ContextFullPolicy;
+}
+
+export interface ChatOptions extends GenerateOptions {
+  /** Extra variables for the chat template (e.g. tools, enable_thinking). */
+  templateVariables?: Record<string, unknown>;
+}
+
+export class Session implements DecodeTarget {
+  private cache: KVCache | undefined;
+  private held: number[] = [];
+  private busy: Promise<void> = Promise.resolve();
+  readonly capacity: number;
+  readonly onContextFull: ContextFullPolicy;
+
+  constructor(private readonly core: ModelCore, options: SessionOptions = {}) {
+    const n = options.contextLength ?? core.contextLength;
+    if (!Number.isSafeInteger(n) || n < 1) throw invalidArgument(`contextLength must be a positive integer, got ${n}`);
+    this.capacity = n;
+    this.onContextFull = options.onContextFull ?? "stop";
+    this.cache = new KVCache(core.engine, core.config, n);
+  }
+
+  /** Tokens currently in the context. */
+  get tokens(): readonly number[] { return this.held; }
+  get length(): number { return this.held.length; }
+
+  /**
+   * Appends `ids` to the context and returns the logits of every one of them: a Float32Array of
+   * ids.length × vocabSize, row i predicting the token after ids[i].
+   */
+  async evaluate(ids: readonly number[]): Promise<Float32Array> {
+    return this.exclusive(async () => {
+      if (ids.length === 0) throw new DbllmError("EMPTY_PROMPT", "evaluate() needs at least one token");
+      this.checkIds(ids);
+      if (this.held.length + ids.length > this.capacity) {
+        throw new DbllmError("CONTEXT_OVERFLOW", `${this.held.length} + ${ids.length} tokens exceed the context of ${this.capacity}`);
+      }
+      return this.forward(ids, "all")!;
+    });
+  }
+
+  /** Forgets the context (the cache memory is kept for reuse). */
+  reset(): void { this.held = []; }
+
+  /** Generates a continuation of `prompt` (text, or token ids) in this session. */
+  generate(prompt: string | readonly number[], options: GenerateOptions = {}): GenerationStream {
+    const resolved = resolveOptions(options, this.core.samplingDefaults, this.onContextFull);
+    return new GenerationStream(() => this.locked(() => {
+      if (prompt === "") throw new DbllmError("EMPTY_PROMPT", "the prompt is empty");
+      const ids = typeof prompt === "string" ? this.core.tokenizer.encode(prompt, { addSpecialTokens: options.addSpecialTokens ?? true }) : prompt;
+      return runGeneration(this, this.core.tokenizer, ids, resolved);
+    }));
+  }
+
+  /** Applies the model's chat template to `messages` and generates the assistant's reply. */
+  chat(messages: ChatMessage[], options: ChatOptions = {}): GenerationStream {
+    const resolved = resolveOptions(options, this.core.samplingDefaults, this.onContextFull);
+    return new GenerationStream(() => this.locked(() => {
+      const ids = this.core.encodeChat(messages, options.templateVariables);
+      return runGeneration(this, this.core.tokenizer, ids, resolved);
+    }));
+  }
+
+  /** Releases the KV cache; the session cannot be used afterwards. */
+  dispose(): void {
+    this.cache?.dispose();
+    this.cache = undefined;
+    this.held = [];
+  }
+
+  // ---- DecodeTarget (used by the generation loop while it holds the lock) ----
+
+  prefill(ids: readonly number[]): { logits: Float32Array; cached: number } {
+    let common = 0;
+    while (common < ids.length && common < this.held.length && ids[common] === this.held[common]) common++;
+    if (common === ids.length) common--; // the last prompt token must run to produce logits
+    this.held.length = common;
+    const logits = this.forward(ids.slice(common), "last")!;
+    return { logits, cached: common };
+  }
+
+  step(token: number): Float32Array {
+    return this.forward([token], "last")!;
+  }
+
+  slide(): void {
+    const keep = Math.floor(this.capacity / 2);
+    const first = this.held[0];
+    const tail = this.held.slice(this.held.length - keep + 1);
+    this.held = [];
+    this.forward([first, ...tail], "none");
+  }
+
+  // ---- internals ----
+
+  private forward(ids: readonly number[], wanted: "all" | "last" | "none"): Float32Array | undefined {
+    if (!this.cache) throw new DbllmError("DISPOSED", "this session was disposed");
+    const pos0 = this.held.length;
+    const out = this.core.forward.run(this.cache, ids, pos0, wanted);
+    this.held.push(...ids);
+    return out;
+  }
+
+  private checkIds(ids: readonly number[]): void {
+    const V = this.core.config.vocabSize;
+    for (const t of ids) if (!Number.isInteger(t) || t < 0 || t >= V) throw new DbllmError("INVALID_ARGUMENT", `token id ${t} is outside the vocabulary (0..${V - 1})`);
+  }
+
+  /** Runs `fn` after every earlier operation on this session has finished. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.busy;
+    let release!: () => void;
+    this.busy = new Promise((r) => (release = r));
+    await prev;
+    try { return await fn(); } finally { release(); }
+  }
+
+  /** Wraps a generator so that it holds this session's lock from its first step to its end. */
+  private async *locked<T, R>(make: () => AsyncGenerator<T, R>): AsyncGenerator<T, R> {
+    const prev = this.busy;
+    let release!: () => void;
+    this.busy = new Promise((r) => (release = r));
+    await prev;
+    try {
+      if (!this.cache) throw new DbllmError("DISPOSED", "this session was disposed");
+      return yield* make();
+    } finally {
+      release();
+    }
+  }
+}

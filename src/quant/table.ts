@@ -1,0 +1,107 @@
+// THE tensor-type table: the one place a tensor type is registered. A row says how the type is laid out in
+// files (GGUF id, safetensors dtype, block size and bytes), how to decode it to f32 (the reference), how to
+// encode f32 into it (writers), and — for types the kernels execute directly — its runtime row (src/quant/runtime.ts).
+// Types without kernels are decoded to f32 while the model streams in.
+import { DbllmError } from "../errors.ts";
+import { bf16ToF32, f16ToF32Table, f32ToBf16, f32ToF16 } from "./half.ts";
+import { decodeQ4_0, decodeQ4_1, decodeQ8_0, encodeQ4_0, encodeQ4_1, encodeQ8_0 } from "./ggml-blocks.ts";
+
+export interface TensorType {
+  readonly name: string;
+  /** GGML type id in GGUF files. */
+  readonly ggml?: number;
+  /** dtype name in safetensors headers. */
+  readonly safetensors?: string;
+  /** Elements per block and bytes per block (1 and element size for plain types). */
+  readonly blockSize: number;
+  readonly blockBytes: number;
+  /** Decodes whole blocks: `dst.length` elements from `src`. Absent: dbllm cannot read this type. */
+  readonly decode?: (src: Uint8Array, dst: Float32Array) => void;
+  /** Encodes whole blocks of f32. */
+  readonly encode?: (src: Float32Array) => Uint8Array;
+}
+
+function decodeF32(src: Uint8Array, dst: Float32Array): void {
+  if (src.byteOffset % 4 === 0) dst.set(new Float32Array(src.buffer, src.byteOffset, dst.length));
+  else new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(src.subarray(0, dst.byteLength));
+}
+
+function decodeF16(src: Uint8Array, dst: Float32Array): void {
+  const t = f16ToF32Table();
+  for (let i = 0; i < dst.length; i++) dst[i] = t[src[2 * i] | (src[2 * i + 1] << 8)];
+}
+
+function decodeBF16(src: Uint8Array, dst: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = bf16ToF32(src[2 * i] | (src[2 * i + 1] << 8));
+}
+
+function encode16(conv: (v: number) => number) {
+  return (src: Float32Array): Uint8Array => {
+    const out = new Uint8Array(src.length * 2);
+    for (let i = 0; i < src.length; i++) { const h = conv(src[i]); out[2 * i] = h & 255; out[2 * i + 1] = h >> 8; }
+    return out;
+  };
+}
+
+const rows: TensorType[] = [
+  { name: "F32", ggml: 0, safetensors: "F32", blockSize: 1, blockBytes: 4, decode: decodeF32, encode: (s) => new Uint8Array(s.slice().buffer) },
+  { name: "F16", ggml: 1, safetensors: "F16", blockSize: 1, blockBytes: 2, decode: decodeF16, encode: encode16(f32ToF16) },
+  { name: "BF16", ggml: 30, safetensors: "BF16", blockSize: 1, blockBytes: 2, decode: decodeBF16, encode: encode16(f32ToBf16) },
+  { name: "Q8_0", ggml: 8, blockSize: 32, blockBytes: 34, decode: decodeQ8_0, encode: encodeQ8_0 },
+  { name: "Q4_0", ggml: 2, blockSize: 32, blockBytes: 18, decode: decodeQ4_0, encode: encodeQ4_0 },
+  { name: "Q4_1", ggml: 3, blockSize: 32, blockBytes: 20, decode: decodeQ4_1, encode: encodeQ4_1 },
+  // Known to the parsers (so sizes and error messages are exact) but not decoded.
+  { name: "Q5_0", ggml: 6, blockSize: 32, blockBytes: 22 },
+  { name: "Q5_1", ggml: 7, blockSize: 32, blockBytes: 24 },
+  { name: "Q8_1", ggml: 9, blockSize: 32, blockBytes: 36 },
+  { name: "Q2_K", ggml: 10, blockSize: 256, blockBytes: 84 },
+  { name: "Q3_K", ggml: 11, blockSize: 256, blockBytes: 110 },
+  { name: "Q4_K", ggml: 12, blockSize: 256, blockBytes: 144 },
+  { name: "Q5_K", ggml: 13, blockSize: 256, blockBytes: 176 },
+  { name: "Q6_K", ggml: 14, blockSize: 256, blockBytes: 210 },
+  { name: "Q8_K", ggml: 15, blockSize: 256, blockBytes: 292 },
+  { name: "IQ2_XXS", ggml: 16, blockSize: 256, blockBytes: 66 },
+  { name: "IQ2_XS", ggml: 17, blockSize: 256, blockBytes: 74 },
+  { name: "IQ3_XXS", ggml: 18, blockSize: 256, blockBytes: 98 },
+  { name: "IQ1_S", ggml: 19, blockSize: 256, blockBytes: 50 },
+  { name: "IQ4_NL", ggml: 20, blockSize: 32, blockBytes: 18 },
+  { name: "IQ3_S", ggml: 21, blockSize: 256, blockBytes: 110 },
+  { name: "IQ2_S", ggml: 22, blockSize: 256, blockBytes: 82 },
+  { name: "IQ4_XS", ggml: 23, blockSize: 256, blockBytes: 136 },
+  { name: "I8", ggml: 24, safetensors: "I8", blockSize: 1, blockBytes: 1 },
+  { name: "I16", ggml: 25, safetensors: "I16", blockSize: 1, blockBytes: 2 },
+  { name: "I32", ggml: 26, safetensors: "I32", blockSize: 1, blockBytes: 4 },
+  { name: "I64", ggml: 27, safetensors: "I64", blockSize: 1, blockBytes: 8 },
+  { name: "F64", ggml: 28, safetensors: "F64", blockSize: 1, blockBytes: 8 },
+  { name: "IQ1_M", ggml: 29, blockSize: 256, blockBytes: 56 },
+  { name: "TQ1_0", ggml: 34, blockSize: 256, blockBytes: 54 },
+  { name: "TQ2_0", ggml: 35, blockSize: 256, blockBytes: 66 },
+  { name: "U8", safetensors: "U8", blockSize: 1, blockBytes: 1 },
+  { name: "BOOL", safetensors: "BOOL", blockSize: 1, blockBytes: 1 },
+];
+
+const byName = new Map(rows.map((r) => [r.name, r]));
+const byGgml = new Map(rows.filter((r) => r.ggml !== undefined).map((r) => [r.ggml!, r]));
+const bySafetensors = new Map(rows.filter((r) => r.safetensors).map((r) => [r.safetensors!, r]));
+
+export function typeByName(name: string): TensorType | undefined { return byName.get(name); }
+export function typeByGgml(id: number): TensorType | undefined { return byGgml.get(id); }
+export function typeBySafetensors(dtype: string): TensorType | undefined { return bySafetensors.get(dtype); }
+
+/** Names of the types dbllm can read, for error messages. */
+export function readableTypeNames(): string[] { return rows.filter((r) => r.decode).map((r) => r.name); }
+
+/** Bytes of `elements` elements of `type`; throws when the count is not a whole number of blocks. */
+export function tensorBytes(type: TensorType, elements: number, tensorName: string): number {
+  if (elements % type.blockSize !== 0) {
+    throw new DbllmError("TENSOR_SHAPE", `tensor ${tensorName}: ${elements} elements is not a multiple of the ${type.name} block size ${type.blockSize}`);
+  }
+  return (elements / type.blockSize) * type.blockBytes;
+}
+
+export function requireDecodable(type: TensorType, tensorName: string): Required<Pick<TensorType, "decode">> & TensorType {
+  if (!type.decode) {
+    throw new DbllmError("UNSUPPORTED_TENSOR_TYPE", `tensor ${tensorName} has type ${type.name}, which dbllm cannot read (readable: ${readableTypeNames().join(", ")})`);
+  }
+  return type as Required<Pick<TensorType, "decode">> & TensorType;
+}
