@@ -1,6 +1,6 @@
 // The wasm module's exports: pure kernels over pointers into the host-owned (imported) linear memory.
 // Every kernel has a scalar `_ref` twin that tests use as the oracle.
-export { matmul_f32, matmul_f32_ref } from "./matmul-f32";
+export { matmul_f32, matmul_f32_ref, pack_f32x8, unpack_row_f32x8, f32x8_bytes } from "./matmul-f32";
 export { rmsnorm, rmsnorm_ref } from "./norm";
 export { rope, rope_ref } from "./rope";
 export { add, add_ref, add_rows, silu_mul, silu_mul_ref } from "./elementwise";

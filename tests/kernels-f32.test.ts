@@ -8,13 +8,24 @@ import { assertClose, randomF32, rng } from "./helpers/numeric.ts";
 const builds = detectFeatures().relaxedSimd ? (["simd", "relaxed"] as const) : (["simd"] as const);
 
 for (const simd of builds) {
-  test(`[${simd}] matmul_f32: SIMD = reference = float64 oracle on awkward shapes`, async () => {
+  test(`[${simd}] matmul_f32 (8-row packed layout): SIMD = reference = float64 oracle on awkward shapes`, async () => {
     const e = await Engine.create({ simd });
     const rand = rng(1);
-    for (const [T, K, M] of [[1, 1, 1], [1, 3, 5], [2, 7, 4], [3, 17, 9], [1, 64, 33], [5, 129, 7], [8, 576, 13], [1, 2048, 8], [7, 33, 127]]) {
+    for (const [T, K, M] of [[1, 1, 1], [1, 3, 5], [2, 7, 4], [3, 17, 9], [1, 64, 33], [5, 129, 7], [8, 576, 13], [1, 2048, 8], [7, 33, 127], [4, 6, 16]]) {
       const x = randomF32(T * K, rand), w = randomF32(M * K, rand, 0.5);
-      const px = e.allocF32(T * K, "x"), pw = e.allocF32(M * K, "w"), po = e.allocF32(T * M, "o"), pr = e.allocF32(T * M, "r");
-      e.f32(px, T * K).set(x); e.f32(pw, M * K).set(w);
+      const px = e.allocF32(T * K + 4, "x"), pw = e.arena.alloc(e.k.f32x8_bytes(M, K), "w"), po = e.allocF32(T * M, "o"), pr = e.allocF32(T * M, "r");
+      e.f32(px, T * K + 4).fill(Number.NaN); // poison beyond K: the kernels must never read it
+      e.f32(px, T * K).set(x);
+      // pack in two chunks of rows, as the loader does
+      const split = Math.floor(M / 2), pa = e.allocF32(M * K, "src");
+      e.f32(pa, M * K).set(w);
+      e.k.pack_f32x8(pw, pa, split, K, 0);
+      e.k.pack_f32x8(pw, pa + split * K * 4, M - split, K, split);
+      const row = e.allocF32(K, "row");
+      for (const r of [0, M - 1, split]) {
+        e.k.unpack_row_f32x8(row, pw, K, r);
+        assertClose(`unpack row ${r} of ${M}x${K}`, e.f32(row, K), w.subarray(r * K, (r + 1) * K), 0, true);
+      }
       e.k.matmul_f32(po, px, pw, T, K, M, 0, M);
       e.k.matmul_f32_ref(pr, px, pw, T, K, M, 0, M);
       const oracle = new Float64Array(T * M);
@@ -25,14 +36,14 @@ for (const simd of builds) {
       // a row sub-range writes only its rows
       const pp = e.allocF32(T * M, "p");
       e.f32(pp, T * M).fill(7);
-      const m0 = Math.floor(M / 3), m1 = M - Math.floor(M / 4);
+      const m0 = Math.min(M, 8 * Math.floor(M / 24)), m1 = Math.max(m0, Math.min(M, 8 * Math.ceil((M - M / 4) / 8)));
       e.k.matmul_f32(pp, px, pw, T, K, M, m0, m1);
       const part = e.f32(pp, T * M), full = e.f32(po, T * M);
       for (let t = 0; t < T; t++) for (let m = 0; m < M; m++) {
         const want = m >= m0 && m < m1 ? full[t * M + m] : 7;
         if (Math.abs(part[t * M + m] - want) > 1e-6) throw new Error(`row range [${m0},${m1}) wrote row ${m} wrong`);
       }
-      for (const p of [px, pw, po, pr, pp]) e.arena.dealloc(p);
+      for (const p of [px, pw, po, pr, pp, pa, row]) e.arena.dealloc(p);
     }
   });
 

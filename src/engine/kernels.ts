@@ -5,6 +5,9 @@ export interface KernelExports {
   relaxed_simd(): number;
   matmul_f32(out: number, x: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
   matmul_f32_ref(out: number, x: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
+  f32x8_bytes(M: number, K: number): number;
+  pack_f32x8(w: number, src: number, n: number, K: number, r0: number): void;
+  unpack_row_f32x8(out: number, w: number, K: number, row: number): void;
   rmsnorm(out: number, x: number, w: number, rows: number, n: number, eps: number): void;
   rmsnorm_ref(out: number, x: number, w: number, rows: number, n: number, eps: number): void;
   rope(x: number, cos: number, sin: number, T: number, heads: number, headDim: number, rot: number, neox: number): void;

@@ -2,7 +2,7 @@
 // Values carry their GGUF type explicitly (`meta.u32(...)`), because JS numbers do not say which integer type
 // llama.cpp expects for a key.
 import type { TensorType } from "../quant/table.ts";
-import { GGUF_MAGIC, GGUFValueType as T } from "./gguf.ts";
+import { GGUF_MAGIC, GGUFValueType as T, type GGUFFile } from "./gguf.ts";
 
 export type GGUFTypedValue =
   | { type: T.UINT8 | T.INT8 | T.UINT16 | T.INT16 | T.UINT32 | T.INT32 | T.FLOAT32 | T.FLOAT64 | T.UINT64 | T.INT64; value: number }
@@ -21,6 +21,20 @@ export const meta = {
   f32s: (value: ArrayLike<number>): GGUFTypedValue => ({ type: T.ARRAY, elementType: T.FLOAT32, value }),
   i32s: (value: ArrayLike<number>): GGUFTypedValue => ({ type: T.ARRAY, elementType: T.INT32, value }),
 };
+
+/** Re-types metadata read by readGGUF so that writeGGUF reproduces it (nested arrays are not supported). */
+export function typedMetadata(file: GGUFFile, keep: (key: string) => boolean = () => true): Record<string, GGUFTypedValue> {
+  const out: Record<string, GGUFTypedValue> = {};
+  for (const [key, value] of file.metadata) {
+    if (!keep(key)) continue;
+    const t = file.metadataTypes.get(key)!;
+    if (t.type === T.ARRAY) {
+      if (t.elementType === T.ARRAY) throw new Error(`cannot re-write nested array ${key}`);
+      out[key] = { type: T.ARRAY, elementType: t.elementType!, value: value as ArrayLike<number> | string[] | boolean[] };
+    } else out[key] = { type: t.type, value: typeof value === "bigint" ? Number(value) : value } as GGUFTypedValue;
+  }
+  return out;
+}
 
 export interface GGUFTensorOut {
   name: string;

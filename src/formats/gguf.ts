@@ -22,6 +22,8 @@ export type GGUFValue = number | bigint | boolean | string | GGUFArray;
 export interface GGUFFile {
   readonly version: number;
   readonly metadata: Map<string, GGUFValue>;
+  /** The stored type of each metadata value (and of array elements), so a writer can reproduce it exactly. */
+  readonly metadataTypes: Map<string, { type: GGUFValueType; elementType?: GGUFValueType }>;
   readonly tensors: TensorInfo[];
   /** Absolute offset of the tensor data section. */
   readonly dataOffset: number;
@@ -124,10 +126,13 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
   };
 
   const metadata = new Map<string, GGUFValue>();
+  const metadataTypes = new Map<string, { type: GGUFValueType; elementType?: GGUFValueType }>();
   for (let i = 0; i < nKV; i++) {
     const key = str(`metadata key #${i}`);
     const type = c.u32(`type of ${key}`);
+    const elementType = type === GGUFValueType.ARRAY ? new DataView(c.bytes.buffer, c.bytes.byteOffset).getUint32(c.pos, true) : undefined;
     metadata.set(key, value(type, key, 0));
+    metadataTypes.set(key, { type, elementType });
   }
 
   const alignment = metadata.get("general.alignment") ?? 32;
@@ -170,7 +175,7 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
     }
     return { name: tname, type, shape, offset, byteLength };
   });
-  return { version, metadata, tensors, dataOffset, alignment };
+  return { version, metadata, metadataTypes, tensors, dataOffset, alignment };
 }
 
 /** Typed metadata accessors with clear errors. */

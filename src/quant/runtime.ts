@@ -26,16 +26,28 @@ export interface RuntimeFormat {
   embed(engine: Engine, out: number, w: Linear, row: number): void;
 }
 
+/** Copies `src` into a temporary wasm buffer for the duration of `fn`. */
+export function withStaged<T>(engine: Engine, src: Float32Array, fn: (ptr: number) => T): T {
+  const ptr = engine.arena.alloc(src.byteLength, "staging");
+  try {
+    engine.f32(ptr, src.length).set(src);
+    return fn(ptr);
+  } finally {
+    engine.arena.dealloc(ptr);
+  }
+}
+
+/** f32 weights in 8-row interleaved blocks (assembly/matmul-f32.ts explains the layout). */
 export const F32: RuntimeFormat = {
   name: "f32",
-  bytes: (rows, cols) => rows * cols * 4,
+  bytes: (rows, cols) => Math.ceil(rows / 8) * Math.ceil(cols / 4) * 128,
   pack(engine, ptr, _rows, cols, r0, src) {
-    engine.f32(ptr + r0 * cols * 4, src.length).set(src);
+    withStaged(engine, src, (s) => engine.k.pack_f32x8(ptr, s, src.length / cols, cols, r0));
   },
   matmul(engine, out, x, w, T, m0, m1) {
     engine.k.matmul_f32(out, x, w.ptr, T, w.cols, w.rows, m0, m1);
   },
   embed(engine, out, w, row) {
-    engine.u8(out, w.cols * 4).set(engine.u8(w.ptr + row * w.cols * 4, w.cols * 4));
+    engine.k.unpack_row_f32x8(out, w.ptr, w.cols, row);
   },
 };

@@ -78,7 +78,7 @@ export function buildRandomModel(dir: string, s: RandomModelSpec): BuiltModel {
     tensors.set(name, { shape: [n], data: d });
   };
   const q = nHeads * headDim, kv = nKvHeads * headDim;
-  mat("token_embd.weight", V, dim, 1);
+  mat("token_embd.weight", V, dim, 2 / Math.sqrt(dim)); // logits of std ≈ 2 when tied
   for (let l = 0; l < nLayers; l++) {
     const b = `blk.${l}.`;
     vec(b + "attn_norm.weight", dim, 1, 0.1);
@@ -101,7 +101,7 @@ export function buildRandomModel(dir: string, s: RandomModelSpec): BuiltModel {
     mat(b + "ffn_down.weight", dim, ffnDim, 1 / Math.sqrt(ffnDim));
   }
   vec("output_norm.weight", dim, 1, 0.1);
-  if (!s.tied) mat("output.weight", V, dim, 1 / Math.sqrt(dim) * 3);
+  if (!s.tied) mat("output.weight", V, dim, 2 / Math.sqrt(dim));
 
   mkdirSync(dir, { recursive: true });
   const gguf = path.join(dir, "model.gguf");
