@@ -6,7 +6,8 @@ export class NeedMoreBytes extends Error {
   constructor(readonly needed: number) { super(`need ${needed} bytes`); }
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is content (LLaMA has a token that is exactly "\uFEFF").
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class Cursor {
   pos = 0;

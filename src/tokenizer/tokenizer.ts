@@ -1,0 +1,124 @@
+// The one Tokenizer the runtime uses, whatever the model came from: HF tokenizer.json or a GGUF vocabulary.
+// Encoding is the source's own algorithm (see hf.ts, gguf-vocab.ts); decoding, streaming and chat templates are
+// shared: every token contributes a fixed byte string, text is the UTF-8 decoding of their concatenation.
+import { DbllmError, invalidArgument } from "../errors.ts";
+import type { GGUFMeta } from "../formats/gguf.ts";
+import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from "./chat-template.ts";
+import { ggufBackend } from "./gguf-vocab.ts";
+import { hfBackend } from "./hf.ts";
+import { createStreamDecoder, decodeAll, type PieceSource, type StreamDecoder } from "./stream-decoder.ts";
+import type { TokenizerBackend } from "./types.ts";
+
+// String.prototype.isWellFormed is in Node 20 but not in the ES2022 typings this project compiles against.
+const isWellFormed = (text: string): boolean =>
+  (text as string & { isWellFormed(): boolean }).isWellFormed?.() ?? !/\p{Surrogate}/u.test(text);
+
+export interface EncodeOptions {
+  /** Add the model's BOS/EOS (or other post-processing) tokens. Default true. */
+  addSpecialTokens?: boolean;
+  /**
+   * Recognise special tokens written in the text ("<|im_start|>" → one token), as HF tokenizers and llama.cpp's
+   * parse_special do. Default true; pass false for untrusted text that must not inject control tokens.
+   * Non-special added tokens (user-defined) are always recognised.
+   */
+  parseSpecialTokens?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Leave out control tokens (BOS, EOS, <|im_start|>, ...). Default false. */
+  skipSpecialTokens?: boolean;
+}
+
+export class Tokenizer {
+  /** Decoded bytes per token id, filled on first use (building all 150k up front would slow loading). */
+  private readonly pieces: (Uint8Array | undefined)[];
+  private readonly pieceSource: PieceSource;
+  private readonly checkId = (id: number): void => {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw invalidArgument(`token id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
+    }
+  };
+
+  private constructor(private readonly backend: TokenizerBackend) {
+    this.pieces = new Array(backend.vocabSize);
+    this.pieceSource = {
+      pieceBytes: (id: number): Uint8Array => this.pieces[id] ??= backend.pieceBytes(id),
+      isSpecial: (id: number): boolean => backend.isSpecial(id),
+      stripLeadingSpaces: backend.stripLeadingSpaces,
+    };
+  }
+
+  /**
+   * From HF files: tokenizer.json (parsed), tokenizer_config.json (BOS/EOS, chat template) and
+   * generation_config.json (extra end-of-generation ids), the last two optional.
+   */
+  static fromHF(tokenizerJson: object, tokenizerConfig?: object, generationConfig?: object): Tokenizer {
+    return new Tokenizer(hfBackend(tokenizerJson, tokenizerConfig, generationConfig));
+  }
+
+  /** From a GGUF file's metadata (tokenizer.ggml.*), tokenized exactly like llama.cpp. */
+  static fromGGUF(meta: GGUFMeta): Tokenizer {
+    return new Tokenizer(ggufBackend(meta));
+  }
+
+  /** What kind of vocabulary this is, for logs and errors. */
+  get description(): string { return this.backend.description; }
+  /** Number of token ids (the embedding matrix may have more rows: padding). */
+  get vocabSize(): number { return this.backend.vocabSize; }
+  get bosTokenId(): number | undefined { return this.backend.bosTokenId; }
+  /** Every id that ends generation: EOS, end-of-turn / end-of-message tokens, generation_config's eos ids. */
+  get eosTokenIds(): number[] { return [...this.backend.eosTokenIds]; }
+  get unkTokenId(): number | undefined { return this.backend.unkTokenId; }
+  /** Whether encode() with addSpecialTokens puts BOS first. */
+  get addBosToken(): boolean { return this.backend.addBosToken; }
+  get addEosToken(): boolean { return this.backend.addEosToken; }
+  get chatTemplate(): string | undefined { return this.backend.chatTemplate; }
+  /** Text of the BOS token ("<s>", "<|begin_of_text|>"), for chat templates. */
+  get bosToken(): string | undefined { return this.tokenString(this.backend.bosTokenId); }
+  /** Text of the primary EOS token, for chat templates. */
+  get eosToken(): string | undefined { return this.tokenString(this.backend.eosTokenIds[0]); }
+
+  encode(text: string, options?: EncodeOptions): number[] {
+    if (typeof text !== "string") throw invalidArgument(`encode() expects a string, got ${typeof text}`);
+    if (!isWellFormed(text)) {
+      throw new DbllmError("INVALID_TEXT", "text contains a lone UTF-16 surrogate (not well-formed Unicode); fix it with text.toWellFormed()");
+    }
+    return this.backend.encode(text, options?.addSpecialTokens ?? true, options?.parseSpecialTokens ?? true);
+  }
+
+  decode(ids: readonly number[], options?: DecodeOptions): string {
+    if (!Array.isArray(ids)) throw invalidArgument("decode() expects an array of token ids");
+    return decodeAll(this.pieceSource, ids, options?.skipSpecialTokens ?? false, this.checkId);
+  }
+
+  /** Incremental decode for streaming: concatenating every push() and flush() gives decode(allIds, options). */
+  createStreamDecoder(options?: DecodeOptions): StreamDecoder {
+    return createStreamDecoder(this.pieceSource, options?.skipSpecialTokens ?? false, this.checkId);
+  }
+
+  /** The vocabulary entry of `id` as stored ("▁the", "Ġthe", "<|im_end|>"), or undefined. */
+  idToToken(id: number): string | undefined {
+    return Number.isInteger(id) ? this.backend.tokenText(id) : undefined;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.backend.tokenId(token);
+  }
+
+  /** Control tokens (BOS, EOS, chat markers); skipped by decode({ skipSpecialTokens: true }). */
+  isSpecial(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.vocabSize && this.backend.isSpecial(id);
+  }
+
+  /** Renders the model's chat template (see renderChatTemplate) with this model's BOS/EOS strings. */
+  applyChatTemplate(messages: readonly ChatMessage[], options: Omit<ChatTemplateOptions, "bosToken" | "eosToken"> = {}): string {
+    if (this.chatTemplate === undefined) {
+      throw new DbllmError("CHAT_TEMPLATE", `this model (${this.description}) has no chat template; pass one explicitly`);
+    }
+    return renderChatTemplate(this.chatTemplate, messages, { ...options, bosToken: this.bosToken, eosToken: this.eosToken });
+  }
+
+  private tokenString(id: number | undefined): string | undefined {
+    return id === undefined ? undefined : this.backend.tokenText(id);
+  }
+}
