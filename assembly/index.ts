@@ -5,6 +5,9 @@ export { rmsnorm, rmsnorm_ref } from "./norm";
 export { rope, rope_ref } from "./rope";
 export { add, add_ref, add_rows, silu_mul, silu_mul_ref } from "./elementwise";
 export { attention, attention_ref } from "./attention";
+export { quantize_act_i8, fdb_matmul_ref, fdb_dequant_row } from "./fdb-common";
+export { fdb_lut_bytes, fdb_pack_lut, fdb_build_tables, fdb_matmul_lut } from "./fdb-lut";
+export { q8_bytes, q8_pack, q8_unpack_row, quantize_act_i16, q8_matmul, q8_matmul_ref } from "./q8";
 
 /** First byte of linear memory the host may use (after this module's static data). */
 export function heap_base(): usize { return __heap_base; }

@@ -18,5 +18,18 @@ export interface KernelExports {
   silu_mul(out: number, gate: number, up: number, n: number): void;
   silu_mul_ref(out: number, gate: number, up: number, n: number): void;
   attention(out: number, q: number, kc: number, vc: number, scores: number, T: number, pos0: number, heads: number, kvHeads: number, headDim: number, window: number, scale: number, h0: number, h1: number): void;
+  quantize_act_i8(q: number, scales: number, x: number, T: number, K: number, g: number): void;
+  fdb_matmul_ref(out: number, q: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
+  fdb_dequant_row(out: number, w: number, K: number, g: number, row: number): void;
+  fdb_lut_bytes(M: number, K: number, g: number): number;
+  fdb_pack_lut(w: number, src: number, n: number, K: number, g: number, r0: number): void;
+  fdb_build_tables(tables: number, q: number, T: number, K: number): void;
+  fdb_matmul_lut(out: number, tables: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
+  q8_bytes(M: number, K: number): number;
+  q8_pack(w: number, src: number, n: number, K: number, r0: number): void;
+  q8_unpack_row(out: number, w: number, K: number, row: number): void;
+  quantize_act_i16(q: number, scales: number, x: number, T: number, K: number): void;
+  q8_matmul(out: number, q: number, scales: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
+  q8_matmul_ref(out: number, q: number, scales: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
   attention_ref(out: number, q: number, kc: number, vc: number, scores: number, T: number, pos0: number, heads: number, kvHeads: number, headDim: number, window: number, scale: number, h0: number, h1: number): void;
 }

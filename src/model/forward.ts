@@ -26,6 +26,8 @@ export class Forward {
   private readonly sin: number;    // (B, rot/2)
   private scores = 0;              // (capacity) attention scores, grown on demand
   private scoresCap = 0;
+  private readonly ws: number;     // prepared activations (quantized / lookup tables) of one input
+  private prepared = "";           // which input `ws` currently holds
   readonly scratchBytes: number;
 
   constructor(private readonly e: Engine, private readonly c: ModelConfig, private readonly w: Weights, private readonly invFreq: Float64Array, maxBatch = 64) {
@@ -34,7 +36,10 @@ export class Forward {
     const sizes = [B * c.dim, B * c.dim, B * qDim, B * qDim, B * c.ffnDim, B * c.ffnDim, LOGIT_ROWS * c.vocabSize, B * half, B * half];
     const ptrs = sizes.map((n, i) => e.allocF32(n, `forward buffer ${i}`));
     [this.x, this.xb, this.q, this.att, this.hb, this.hb2, this.logits, this.cos, this.sin] = ptrs;
-    this.scratchBytes = sizes.reduce((a, b) => a + b * 4, 0);
+    const linears = [w.embed, w.head, ...w.layers.flatMap((L) => [L.wq, L.wk, L.wv, L.wo, L.wGate, L.wUp, L.wDown])];
+    const wsBytes = Math.max(16, ...linears.map((l) => l.format.prep?.bytes(Math.max(B, LOGIT_ROWS), l.cols, l.group) ?? 0));
+    this.ws = e.arena.alloc(wsBytes, "prepared activations");
+    this.scratchBytes = sizes.reduce((a, b) => a + b * 4, 0) + wsBytes;
   }
 
   /**
@@ -61,6 +66,7 @@ export class Forward {
     const k = e.k;
     const T = tokens.length, dim = c.dim, hd = c.headDim, kvDim = c.nKvHeads * hd;
     for (let t = 0; t < T; t++) w.embed.format.embed(e, this.x + t * dim * 4, w.embed, tokens[t]);
+    const fresh = () => { this.prepared = ""; }; // call whenever a matmul input buffer is rewritten
     this.ropeTable(pos0, T);
     this.ensureScores(pos0 + T);
     const neox = c.ropeLayout === "neox" ? 1 : 0;
@@ -68,7 +74,7 @@ export class Forward {
     for (let l = 0; l < c.nLayers; l++) {
       const L = w.layers[l];
       const kDst = cache.keys[l] + pos0 * kvDim * 4, vDst = cache.values[l] + pos0 * kvDim * 4;
-      k.rmsnorm(this.xb, this.x, L.attnNorm, T, dim, c.normEps);
+      k.rmsnorm(this.xb, this.x, L.attnNorm, T, dim, c.normEps); fresh();
       this.matmul(this.q, this.xb, L.wq, T);
       this.matmul(kDst, this.xb, L.wk, T);
       this.matmul(vDst, this.xb, L.wv, T);
@@ -79,12 +85,13 @@ export class Forward {
       k.rope(this.q, this.cos, this.sin, T, c.nHeads, hd, c.ropeDim, neox);
       k.rope(kDst, this.cos, this.sin, T, c.nKvHeads, hd, c.ropeDim, neox);
       k.attention(this.att, this.q, cache.keys[l], cache.values[l], this.scores, T, pos0, c.nHeads, c.nKvHeads, hd, c.slidingWindow, scale, 0, c.nHeads);
+      fresh();
       this.matmul(this.xb, this.att, L.wo, T);
       k.add(this.x, this.xb, T * dim);
-      k.rmsnorm(this.xb, this.x, L.ffnNorm, T, dim, c.normEps);
+      k.rmsnorm(this.xb, this.x, L.ffnNorm, T, dim, c.normEps); fresh();
       this.matmul(this.hb, this.xb, L.wGate, T);
       this.matmul(this.hb2, this.xb, L.wUp, T);
-      k.silu_mul(this.hb, this.hb, this.hb2, T * c.ffnDim);
+      k.silu_mul(this.hb, this.hb, this.hb2, T * c.ffnDim); fresh();
       this.matmul(this.xb, this.hb, L.wDown, T);
       k.add(this.x, this.xb, T * dim);
     }
@@ -96,13 +103,20 @@ export class Forward {
     for (let r = r0; r < r1; r += LOGIT_ROWS) {
       const n = Math.min(LOGIT_ROWS, r1 - r);
       e.k.rmsnorm(this.xb, this.x + r * c.dim * 4, w.outNorm, n, c.dim, c.normEps);
+      this.prepared = "";
       this.matmul(this.logits, this.xb, w.head, n);
       out.set(e.f32(this.logits, n * c.vocabSize), at + (r - r0) * c.vocabSize);
     }
   }
 
+  /** out = x · linᵀ (+ bias). Prepared activations are reused while the same input feeds the same kind of kernel. */
   private matmul(out: number, x: number, lin: Linear, T: number): void {
-    lin.format.matmul(this.e, out, x, lin, T, 0, lin.rows);
+    const prep = lin.format.prep;
+    if (prep) {
+      const key = `${prep.key}/${lin.group}/${x}/${T}`;
+      if (key !== this.prepared) { prep.run(this.e, this.ws, x, T, lin.cols, lin.group); this.prepared = key; }
+    }
+    lin.format.matmul(this.e, out, x, this.ws, lin, T, 0, lin.rows);
     if (lin.bias) this.e.k.add_rows(out, lin.bias, T, lin.rows);
   }
 

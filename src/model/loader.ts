@@ -6,8 +6,8 @@ import type { Engine } from "../engine/engine.ts";
 import { DbllmError, throwIfAborted } from "../errors.ts";
 import type { ByteSource } from "../formats/source.ts";
 import { readExact } from "../formats/source.ts";
-import { F32, type Linear, type RuntimeFormat } from "../quant/runtime.ts";
-import { requireDecodable } from "../quant/table.ts";
+import { F32, FDB_LUT, Q8, isFdb, type Linear, type RuntimeFormat } from "../quant/runtime.ts";
+import { requireDecodable, type TensorType } from "../quant/table.ts";
 import type { OpenedModel, TensorRef } from "./sources.ts";
 import { weightSpecs, type TensorSpec, type Weights } from "./weights.ts";
 
@@ -22,8 +22,23 @@ export interface LoadProgress {
 export interface PlaceOptions {
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
-  /** Chooses the runtime format of each matrix (f32 unless the file carries a packed format). */
-  formatFor?: (spec: TensorSpec, ref: TensorRef) => RuntimeFormat;
+  /** Runtime format for fdb2 matrices (default: the lookup-table kernel). */
+  fdbFormat?: RuntimeFormat;
+}
+
+/**
+ * The runtime format of a stored matrix: fdb2 runs on the FDB kernels, Q8_0 on the int8 kernel (when its
+ * rows are whole groups of 32), everything else is decoded to f32.
+ */
+export function formatFor(type: TensorType, cols: number, fdb: RuntimeFormat = FDB_LUT): RuntimeFormat {
+  if (isFdb(type)) return fdb;
+  if (type.name === "Q8_0" && cols % 32 === 0) return Q8;
+  return F32;
+}
+
+/** Group size of a stored matrix type (fdb2 G<n>, Q8_0 32), 0 for unquantized ones. */
+function groupOf(type: TensorType): number {
+  return isFdb(type) || type.name === "Q8_0" ? type.blockSize : 0;
 }
 
 export interface PlacedWeights {
@@ -69,9 +84,10 @@ export async function placeWeights(engine: Engine, model: OpenedModel, options: 
   for (const job of jobs) {
     tensorBytes += job.ref.info.byteLength;
     if (job.spec.role === "linear" || job.spec.role === "embed") {
-      const fmt = options.formatFor?.(job.spec, job.ref) ?? F32;
-      if (fmt === F32) requireDecodable(job.ref.info.type, job.spec.name);
-      total += fmt.bytes(job.spec.shape[0], job.spec.shape[1]);
+      const type = job.ref.info.type;
+      const fmt = formatFor(type, job.spec.shape[1], options.fdbFormat);
+      if (!fmt.accepts(type)) requireDecodable(type, job.spec.name);
+      total += fmt.bytes(job.spec.shape[0], job.spec.shape[1], groupOf(type));
     } else {
       requireDecodable(job.ref.info.type, job.spec.name);
       total += job.spec.shape[0] * 4;
@@ -88,10 +104,11 @@ export async function placeWeights(engine: Engine, model: OpenedModel, options: 
       const [rows, cols] = job.spec.shape;
       if (job.spec.name === "rope_freqs.weight") job.js = new Float32Array(rows);
       else if (job.spec.role === "linear" || job.spec.role === "embed") {
-        const format = options.formatFor?.(job.spec, job.ref) ?? F32;
-        const ptr = engine.arena.alloc(format.bytes(rows, cols), job.spec.name);
+        const type = job.ref.info.type, group = groupOf(type);
+        const format = formatFor(type, cols, options.fdbFormat);
+        const ptr = engine.arena.alloc(format.bytes(rows, cols, group), job.spec.name);
         allocated.push(ptr);
-        job.linear = { format, ptr, rows, cols, bias: 0 };
+        job.linear = { format, ptr, rows, cols, group, bias: 0 };
       } else {
         job.vector = engine.arena.alloc(rows * 4, job.spec.name);
         allocated.push(job.vector);
@@ -138,20 +155,23 @@ export async function placeWeights(engine: Engine, model: OpenedModel, options: 
 
 async function readTensor(engine: Engine, src: ByteSource, job: Job, signal: AbortSignal | undefined, progress: (bytes: number) => void): Promise<void> {
   const { info } = job.ref;
-  const type = requireDecodable(info.type, job.spec.name);
   const rows = job.spec.shape.length === 2 ? job.spec.shape[0] : 1;
   const cols = job.spec.shape.length === 2 ? job.spec.shape[1] : job.spec.shape[0];
+  const mode = job.linear ? job.linear.format.accepts(info.type) : "f32";
   const rowBytes = info.byteLength / rows;
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(rowBytes, cols * 4)));
   for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
     throwIfAborted(signal);
     const n = Math.min(rowsPerChunk, rows - r0);
     const bytes = await readExact(src, info.offset + r0 * rowBytes, n * rowBytes, `tensor ${info.name}`);
-    const values = new Float32Array(n * cols);
-    type.decode(bytes, values);
-    if (job.linear) job.linear.format.pack(engine, job.linear.ptr, rows, cols, r0, values);
-    else if (job.vector) engine.f32(job.vector, cols).set(values);
-    else job.js!.set(values);
+    if (mode === "raw") job.linear!.format.pack(engine, job.linear!, r0, n, bytes);
+    else {
+      const values = new Float32Array(n * cols);
+      requireDecodable(info.type, job.spec.name).decode(bytes, values);
+      if (job.linear) job.linear.format.pack(engine, job.linear, r0, n, values);
+      else if (job.vector) engine.f32(job.vector, cols).set(values);
+      else job.js!.set(values);
+    }
     progress(bytes.byteLength);
   }
 }

@@ -1,7 +1,10 @@
 // Runtime rows of the type table: how a weight matrix lives in wasm memory and which kernels multiply by it.
-// The loader asks a format for the bytes a [rows, cols] matrix needs, fills them from f32 rows (`pack`), and
-// the forward pass only ever calls `matmul` / `embed` — it never branches on a type.
+// The loader asks a format for the bytes a matrix needs and packs rows into it (from decoded f32 rows or from
+// the stored bytes of the format's own file type); the forward pass only calls `prepare` / `matmul` / `embed`
+// — it never branches on a type. Activation preparation (quantization, lookup tables) is keyed so that
+// matrices reading the same input (q/k/v, gate/up) share one.
 import type { Engine } from "../engine/engine.ts";
+import type { TensorType } from "./table.ts";
 
 export interface Linear {
   readonly format: RuntimeFormat;
@@ -10,44 +13,121 @@ export interface Linear {
   /** Output features (M) and input features (K). */
   readonly rows: number;
   readonly cols: number;
+  /** Quantization group size along K (0 when the format has none). */
+  readonly group: number;
   /** f32 bias of `rows` elements, 0 when absent. */
   bias: number;
 }
 
+export interface ActivationPrep {
+  /** Matrices whose formats share a key (and group) can share one prepared input. */
+  readonly key: string;
+  bytes(T: number, K: number, group: number): number;
+  run(engine: Engine, ws: number, x: number, T: number, K: number, group: number): void;
+}
+
 export interface RuntimeFormat {
   readonly name: string;
+  /** How rows of a stored tensor type reach `pack`: as their raw bytes, as decoded f32, or not at all. */
+  accepts(type: TensorType): "raw" | "f32" | undefined;
   /** Bytes of a packed [rows, cols] matrix. */
-  bytes(rows: number, cols: number): number;
-  /** Packs f32 rows [r0, r0 + n) (`src` holds n·cols values) into the matrix at `ptr`. */
-  pack(engine: Engine, ptr: number, rows: number, cols: number, r0: number, src: Float32Array): void;
-  /** out (T, rows) = x (T, cols) · Wᵀ for output rows [m0, m1). */
-  matmul(engine: Engine, out: number, x: number, w: Linear, T: number, m0: number, m1: number): void;
+  bytes(rows: number, cols: number, group: number): number;
+  /** Packs rows [r0, r0 + n) given as raw stored bytes or f32 values (n·cols). */
+  pack(engine: Engine, w: Linear, r0: number, n: number, data: Uint8Array | Float32Array): void;
+  readonly prep?: ActivationPrep;
+  /** out (T, rows) = x (T, cols) · Wᵀ for output rows [m0, m1); `ws` holds the prepared x (if prep). */
+  matmul(engine: Engine, out: number, x: number, ws: number, w: Linear, T: number, m0: number, m1: number): void;
   /** out (cols) f32 = row `row` of the matrix (embedding look-up). */
   embed(engine: Engine, out: number, w: Linear, row: number): void;
+  /** Row ranges given to matmul start at multiples of this (for splitting across threads). */
+  readonly rowAlign: number;
 }
 
 /** Copies `src` into a temporary wasm buffer for the duration of `fn`. */
-export function withStaged<T>(engine: Engine, src: Float32Array, fn: (ptr: number) => T): T {
+export function withStaged<T>(engine: Engine, src: Uint8Array | Float32Array, fn: (ptr: number) => T): T {
   const ptr = engine.arena.alloc(src.byteLength, "staging");
   try {
-    engine.f32(ptr, src.length).set(src);
+    engine.u8(ptr, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
     return fn(ptr);
   } finally {
     engine.arena.dealloc(ptr);
   }
 }
 
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
 /** f32 weights in 8-row interleaved blocks (assembly/matmul-f32.ts explains the layout). */
 export const F32: RuntimeFormat = {
   name: "f32",
+  accepts: (type) => (type.decode ? "f32" : undefined),
   bytes: (rows, cols) => Math.ceil(rows / 8) * Math.ceil(cols / 4) * 128,
-  pack(engine, ptr, _rows, cols, r0, src) {
-    withStaged(engine, src, (s) => engine.k.pack_f32x8(ptr, s, src.length / cols, cols, r0));
+  pack(engine, w, r0, n, data) {
+    withStaged(engine, data, (s) => engine.k.pack_f32x8(w.ptr, s, n, w.cols, r0));
   },
-  matmul(engine, out, x, w, T, m0, m1) {
+  matmul(engine, out, x, _ws, w, T, m0, m1) {
     engine.k.matmul_f32(out, x, w.ptr, T, w.cols, w.rows, m0, m1);
   },
   embed(engine, out, w, row) {
     engine.k.unpack_row_f32x8(out, w.ptr, w.cols, row);
   },
+  rowAlign: 8,
+};
+
+/** int8 activations (as i16) per 32, for q8 weights: [q16 (T·K·2)] [scales (T·K/32·4)]. */
+const I16_PREP: ActivationPrep = {
+  key: "i16/32",
+  bytes: (T, K) => align16(T * K * 2) + T * (K / 32) * 4,
+  run(engine, ws, x, T, K) {
+    engine.k.quantize_act_i16(ws, ws + align16(T * K * 2), x, T, K);
+  },
+};
+
+/** int8 weights, one scale per 32 (stored as GGML Q8_0), in 4-row blocks (assembly/q8.ts). */
+export const Q8: RuntimeFormat = {
+  name: "q8",
+  accepts: (type) => (type.name === "Q8_0" ? "raw" : undefined),
+  bytes: (rows, cols) => Math.ceil(rows / 4) * (cols / 32) * 144,
+  pack(engine, w, r0, n, data) {
+    withStaged(engine, data, (s) => engine.k.q8_pack(w.ptr, s, n, w.cols, r0));
+  },
+  prep: I16_PREP,
+  matmul(engine, out, _x, ws, w, T, m0, m1) {
+    engine.k.q8_matmul(out, ws, ws + align16(T * w.cols * 2), w.ptr, T, w.cols, w.rows, m0, m1);
+  },
+  embed(engine, out, w, row) {
+    engine.k.q8_unpack_row(out, w.ptr, w.cols, row);
+  },
+  rowAlign: 4,
+};
+
+/** Prepared input of the lookup-table kernel: [q (T·K)] [tables (T·K·8)] [scales (T·K/g·4)]. */
+const LUT_PREP: ActivationPrep = {
+  key: "fdb-lut",
+  bytes: (T, K, g) => align16(T * K) + T * K * 8 + T * (K / g) * 4,
+  run(engine, ws, x, T, K, g) {
+    const tables = ws + align16(T * K), scales = tables + T * K * 8;
+    engine.k.quantize_act_i8(ws, scales, x, T, K, g);
+    engine.k.fdb_build_tables(tables, ws, T, K);
+  },
+};
+
+export const isFdb = (type: TensorType) => type.name.startsWith("FDB2_G");
+
+/** fdb2 matrices through the lookup-table kernel (assembly/fdb-lut.ts). */
+export const FDB_LUT: RuntimeFormat = {
+  name: "fdb2-lut",
+  accepts: (type) => (isFdb(type) ? "raw" : undefined),
+  bytes: (rows, cols, g) => Math.ceil(rows / 16) * (cols / g) * ((g / 8) * 32 + 128),
+  pack(engine, w, r0, n, data) {
+    withStaged(engine, data, (s) => engine.k.fdb_pack_lut(w.ptr, s, n, w.cols, w.group, r0));
+  },
+  prep: LUT_PREP,
+  matmul(engine, out, _x, ws, w, T, m0, m1) {
+    const K = w.cols, tables = ws + align16(T * K), scales = tables + T * K * 8;
+    engine.k.fdb_matmul_lut(out, tables, scales, w.ptr, T, K, w.rows, w.group, m0, m1);
+  },
+  embed() {
+    throw new Error("internal: fdb2 matrices are not used as embeddings");
+  },
+  rowAlign: 16,
 };

@@ -43,7 +43,27 @@ function encode16(conv: (v: number) => number) {
   };
 }
 
+/** Reference decoder of the stored fdb2 layout (assembly/fdb-common.ts): per group b1 bits, b2 bits, α1, α2 (f16). */
+function decodeFdb(g: number) {
+  return (src: Uint8Array, dst: Float32Array): void => {
+    const pb = g / 8, gb = g / 4 + 4, t = f16ToF32Table();
+    for (let j = 0; j < dst.length / g; j++) {
+      const o = j * gb;
+      const a1 = t[src[o + 2 * pb] | (src[o + 2 * pb + 1] << 8)], a2 = t[src[o + 2 * pb + 2] | (src[o + 2 * pb + 3] << 8)];
+      for (let i = 0; i < g; i++) {
+        const b1 = (src[o + (i >> 3)] >> (i & 7)) & 1, b2 = (src[o + pb + (i >> 3)] >> (i & 7)) & 1;
+        dst[j * g + i] = (b1 ? a1 : 0) + (b2 ? a2 : 0);
+      }
+    }
+  };
+}
+
+/** The fdb2 types, one per group size (only in .dbllm files, whose metadata names them). */
+export const FDB_GROUPS = [32, 64, 128, 256] as const;
+const fdbRows: TensorType[] = FDB_GROUPS.map((g) => ({ name: `FDB2_G${g}`, blockSize: g, blockBytes: g / 4 + 4, decode: decodeFdb(g) }));
+
 const rows: TensorType[] = [
+  ...fdbRows,
   { name: "F32", ggml: 0, safetensors: "F32", blockSize: 1, blockBytes: 4, decode: decodeF32, encode: (s) => new Uint8Array(s.slice().buffer) },
   { name: "F16", ggml: 1, safetensors: "F16", blockSize: 1, blockBytes: 2, decode: decodeF16, encode: encode16(f32ToF16) },
   { name: "BF16", ggml: 30, safetensors: "BF16", blockSize: 1, blockBytes: 2, decode: decodeBF16, encode: encode16(f32ToBf16) },

@@ -1,0 +1,3 @@
+// Private build entry (temporary): the module's exports plus the popcount kernels.
+export * from "./index";
+export * from "./fdb-popcount";

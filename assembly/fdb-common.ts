@@ -1,0 +1,103 @@
+// Shared by the FDB kernels: the stored layout, f16 decoding, and int8 activation quantization.
+//
+// Stored layout of an fdb2 matrix (M, K) with group size g (what .dbllm files hold, one row after another):
+// for each row, for each group of g columns: g/8 bytes of plane b1, g/8 bytes of plane b2 (bit i of byte j is
+// column 8j+i of the group, least significant bit first), then α1 and α2 as f16. ŵ = α1·b1 + α2·b2.
+
+/** Bytes of one stored group. */
+// @ts-ignore: decorator
+@inline export function storedGroupBytes(g: i32): i32 { return (g >> 2) + 4; }
+
+/** IEEE half → f32. */
+export function f16to32(h: u32): f32 {
+  const s = (h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e == 0) {
+    const v = <f32>m * 5.9604644775390625e-8; // m · 2^-24
+    return s ? -v : v;
+  }
+  if (e == 31) return reinterpret<f32>(s | 0x7f800000 | (m << 13));
+  return reinterpret<f32>(s | ((e + 112) << 23) | (m << 13));
+}
+
+/**
+ * Quantizes T rows of K activations to int8, one scale per group of g: s = max|x| / 127, q = round(x / s)
+ * (ties to even), q ∈ [-127, 127]. Per group rather than per token, because LLM activations have a few
+ * outlier channels that would otherwise flatten every other channel of the row to a handful of levels; the
+ * kernels need one multiply per (row, group) to apply a weight scale anyway, so this costs nothing extra there.
+ */
+export function quantize_act_i8(
+  q: usize,      // (T, K) i8 out
+  scales: usize, // (T, K/g) f32 out
+  x: usize,      // (T, K) f32
+  T: i32, K: i32, g: i32,
+): void {
+  const G = K / g;
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < G; j++) {
+      const xs = x + ((<usize>(t * K + j * g)) << 2);
+      let amax = f32x4.splat(0);
+      for (let i = 0; i < g; i += 4) amax = f32x4.max(amax, f32x4.abs(v128.load(xs + (<usize>i << 2))));
+      const m = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+      const s: f32 = m / 127;
+      store<f32>(scales + ((<usize>(t * G + j)) << 2), s);
+      const inv = f32x4.splat(s > 0 ? <f32>1 / s : 0);
+      const qs = q + <usize>(t * K + j * g);
+      for (let i = 0; i < g; i += 4) {
+        const r = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xs + (<usize>i << 2)), inv)));
+        const c = i32x4.min_s(i32x4.max_s(r, i32x4.splat(-127)), i32x4.splat(127));
+        store<i8>(qs + <usize>i, <i8>i32x4.extract_lane(c, 0));
+        store<i8>(qs + <usize>i + 1, <i8>i32x4.extract_lane(c, 1));
+        store<i8>(qs + <usize>i + 2, <i8>i32x4.extract_lane(c, 2));
+        store<i8>(qs + <usize>i + 3, <i8>i32x4.extract_lane(c, 3));
+      }
+    }
+  }
+}
+
+/**
+ * Scalar reference of every fdb2 product, on the stored layout: out[t, m] = Σ_groups s[t,j]·(α1·Σ b1·q + α2·Σ b2·q).
+ * The fast kernels compute exactly these integer sums and differ only in f32 rounding order.
+ */
+export function fdb_matmul_ref(
+  out: usize,    // (T, M) f32
+  q: usize,      // (T, K) i8 quantized activations
+  scales: usize, // (T, K/g) f32 activation scales
+  w: usize,      // stored fdb2 (M, K)
+  T: i32, K: i32, M: i32, g: i32, m0: i32, m1: i32,
+): void {
+  const G = K / g, gb = storedGroupBytes(g), rowBytes = <usize>(G * gb), pb = g >> 3;
+  for (let t = 0; t < T; t++) {
+    for (let m = m0; m < m1; m++) {
+      let acc: f32 = 0;
+      for (let j = 0; j < G; j++) {
+        const grp = w + <usize>m * rowBytes + <usize>(j * gb);
+        let p1 = 0, p2 = 0;
+        for (let i = 0; i < g; i++) {
+          const a = <i32>load<i8>(q + <usize>(t * K + j * g + i));
+          const bit = (<u32>load<u8>(grp + <usize>(i >> 3)) >> (i & 7)) & 1;
+          const bit2 = (<u32>load<u8>(grp + <usize>(pb + (i >> 3))) >> (i & 7)) & 1;
+          if (bit) p1 += a;
+          if (bit2) p2 += a;
+        }
+        const a1 = f16to32(load<u16>(grp + <usize>(2 * pb))), a2 = f16to32(load<u16>(grp + <usize>(2 * pb + 2)));
+        acc += load<f32>(scales + ((<usize>(t * G + j)) << 2)) * (a1 * <f32>p1 + a2 * <f32>p2);
+      }
+      store<f32>(out + ((<usize>t * <usize>M + <usize>m) << 2), acc);
+    }
+  }
+}
+
+/** Dequantizes row `row` of a stored fdb2 matrix to K f32 (tests, and embeddings kept in fdb2). */
+export function fdb_dequant_row(out: usize, w: usize, K: i32, g: i32, row: i32): void {
+  const G = K / g, gb = storedGroupBytes(g), pb = g >> 3;
+  const base = w + <usize>row * <usize>(G * gb);
+  for (let j = 0; j < G; j++) {
+    const grp = base + <usize>(j * gb);
+    const a1 = f16to32(load<u16>(grp + <usize>(2 * pb))), a2 = f16to32(load<u16>(grp + <usize>(2 * pb + 2)));
+    for (let i = 0; i < g; i++) {
+      const b1 = (<u32>load<u8>(grp + <usize>(i >> 3)) >> (i & 7)) & 1;
+      const b2 = (<u32>load<u8>(grp + <usize>(pb + (i >> 3))) >> (i & 7)) & 1;
+      store<f32>(out + ((<usize>(j * g + i)) << 2), (b1 ? a1 : 0) + (b2 ? a2 : 0));
+    }
+  }
+}

@@ -1,0 +1,85 @@
+// fdb2 kernels: int8 activation quantization, the lookup-table product (both kernel builds) against the
+// scalar reference on the stored layout and against the float product of the dequantized weights.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Engine } from "../src/engine/engine.ts";
+import { detectFeatures } from "../src/engine/features.ts";
+import { randomStoredFdb } from "./helpers/fdb-fixtures.ts";
+import { assertClose, randomF32, rng } from "./helpers/numeric.ts";
+
+const builds = detectFeatures().relaxedSimd ? (["simd", "relaxed"] as const) : (["simd"] as const);
+
+function activations(T: number, K: number, g: number, rand: () => number): Float32Array {
+  const x = randomF32(T * K, rand, 1);
+  for (let i = 0; i < x.length; i += 53) x[i] *= 40; // outlier channels
+  if (K >= 2 * g) x.fill(0, 0, g); // an all-zero group in the first token
+  if (T > 1) x[K + 3] = -500; // a huge negative extreme
+  return x;
+}
+
+for (const simd of builds) {
+  test(`[${simd}] quantize_act_i8: per-group int8, round to nearest even, |q| ≤ 127`, async () => {
+    const e = await Engine.create({ simd });
+    const rand = rng(7);
+    const T = 3, K = 256, g = 64, G = K / g;
+    const x = activations(T, K, g, rand);
+    const px = e.allocF32(T * K, "x"), pq = e.arena.alloc(T * K, "q"), ps = e.allocF32(T * G, "s");
+    e.f32(px, T * K).set(x);
+    e.k.quantize_act_i8(pq, ps, px, T, K, g);
+    const q = new Int8Array(e.memory.buffer, pq, T * K), s = e.f32(ps, T * G);
+    for (let t = 0; t < T; t++) for (let j = 0; j < G; j++) {
+      let amax = 0; for (let i = 0; i < g; i++) amax = Math.max(amax, Math.abs(x[t * K + j * g + i]));
+      assert.is(s[t * G + j], Math.fround(Math.fround(amax) / 127));
+      for (let i = 0; i < g; i++) {
+        const k = t * K + j * g + i, v = amax ? x[k] / s[t * G + j] : 0;
+        const want = Math.max(-127, Math.min(127, Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v)));
+        assert.ok(Math.abs(q[k] - want) <= (Math.abs(Math.abs(v % 1) - 0.5) < 1e-5 ? 1 : 0), `q[${k}] = ${q[k]}, want ${want} (x/s = ${v})`);
+      }
+    }
+  });
+
+  test(`[${simd}] fdb_matmul_lut = fdb_matmul_ref = float product, awkward shapes and group sizes`, async () => {
+    const e = await Engine.create({ simd });
+    const rand = rng(11);
+    for (const [T, K, M, g] of [[1, 64, 16, 64], [1, 32, 1, 32], [2, 64, 5, 32], [3, 128, 17, 128], [1, 576, 33, 64], [5, 256, 48, 128], [4, 512, 31, 256], [1, 2048, 64, 128], [7, 192, 20, 64]]) {
+      const G = K / g;
+      const w = randomStoredFdb(M, K, g, rand);
+      const x = activations(T, K, g, rand);
+      const px = e.allocF32(T * K, "x"), pq = e.arena.alloc(T * K, "q"), ps = e.allocF32(T * G, "s");
+      const pt = e.arena.alloc(T * K * 8, "tables"), pw = e.arena.alloc(w.bytes.length, "stored"), pl = e.arena.alloc(e.k.fdb_lut_bytes(M, K, g), "lut");
+      const pa = e.allocF32(T * M, "a"), pr = e.allocF32(T * M, "r");
+      e.f32(px, T * K).set(x);
+      e.u8(pw, w.bytes.length).set(w.bytes);
+      e.u8(pl, e.k.fdb_lut_bytes(M, K, g)).fill(0xcd); // padding rows must not matter
+      // pack in two uneven chunks of rows, as the loader does
+      const split = Math.min(M, 3), rowBytes = w.bytes.length / M;
+      e.k.fdb_pack_lut(pl, pw, split, K, g, 0);
+      e.k.fdb_pack_lut(pl, pw + split * rowBytes, M - split, K, g, split);
+      e.k.quantize_act_i8(pq, ps, px, T, K, g);
+      e.k.fdb_build_tables(pt, pq, T, K);
+      e.f32(pa, T * M).fill(Number.NaN);
+      e.k.fdb_matmul_lut(pa, pt, ps, pl, T, K, M, g, 0, M);
+      e.k.fdb_matmul_ref(pr, pq, ps, pw, T, K, M, g, 0, M);
+      // float product of the dequantized weights with the dequantized activations, in float64
+      const q = new Int8Array(e.memory.buffer, pq, T * K), s = e.f32(ps, T * G);
+      const oracle = new Float64Array(T * M);
+      for (let t = 0; t < T; t++) for (let m = 0; m < M; m++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += w.dense[m * K + k] * q[t * K + k] * s[t * G + Math.floor(k / g)];
+        oracle[t * M + m] = acc;
+      }
+      const label = `T=${T} K=${K} M=${M} g=${g}`;
+      assertClose(`lut vs reference ${label}`, e.f32(pa, T * M), e.f32(pr, T * M), 1e-5);
+      assertClose(`reference vs float product ${label}`, e.f32(pr, T * M), oracle, 1e-5);
+      // split by rows (threads) gives the same output
+      const pb = e.allocF32(T * M, "b");
+      const mid = Math.min(M, 16);
+      e.k.fdb_matmul_lut(pb, pt, ps, pl, T, K, M, g, 0, mid);
+      if (mid < M) e.k.fdb_matmul_lut(pb, pt, ps, pl, T, K, M, g, mid, M);
+      assertClose(`row split ${label}`, e.f32(pb, T * M), e.f32(pa, T * M), 0, true);
+      for (const p of [px, pq, ps, pt, pw, pl, pa, pr, pb]) e.arena.dealloc(p);
+    }
+  });
+}
+
+test.run();
