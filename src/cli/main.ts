@@ -4,6 +4,7 @@ import { UsageError } from "./args.ts";
 import { CHAT_HELP, chatCommand } from "./chat.ts";
 import { INFO_HELP, infoCommand } from "./info.ts";
 import { PPL_HELP, pplCommand } from "./ppl.ts";
+import { QUANTIZE_HELP, quantizeCommand } from "./quantize.ts";
 import { RUN_HELP, runCommand } from "./run.ts";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   chat: { run: chatCommand, help: CHAT_HELP, summary: "interactive chat with the model's template" },
   info: { run: infoCommand, help: INFO_HELP, summary: "describe a model" },
   ppl: { run: pplCommand, help: PPL_HELP, summary: "perplexity of a text file" },
+  quantize: { run: quantizeCommand, help: QUANTIZE_HELP, summary: "convert a model to a 2-bit .dbllm file (FDB)" },
 };
 
 function usage(): string {

@@ -103,11 +103,11 @@ export interface SafetensorsTensorOut {
 }
 
 /**
- * Yields a safetensors file as chunks. Tensor data are placed in the given order, each aligned to `alignment`
- * bytes from the start of the file (the header is padded with spaces, which JSON allows), so that a reader can
- * view them in place.
+ * The header of a safetensors file holding `tensors` in the given order, each aligned to `alignment` bytes
+ * from the start of the file (the JSON is padded with spaces, which JSON allows), and where each tensor's data
+ * starts relative to the end of the header.
  */
-export function* writeSafetensors(tensors: SafetensorsTensorOut[], metadata: Record<string, string> = {}, alignment = 64): Generator<Uint8Array> {
+export function safetensorsLayout(tensors: Omit<SafetensorsTensorOut, "data">[], metadata: Record<string, string> = {}, alignment = 64): { header: Uint8Array; starts: number[] } {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let pos = 0;
@@ -118,13 +118,18 @@ export function* writeSafetensors(tensors: SafetensorsTensorOut[], metadata: Rec
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [pos, pos + t.byteLength] };
     pos += t.byteLength;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil((8 + json.length) / alignment) * alignment - 8;
   const h = new Uint8Array(8 + padded).fill(0x20);
   new DataView(h.buffer).setBigUint64(0, BigInt(padded), true);
   h.set(json, 8);
-  json = new Uint8Array(0);
-  yield h;
+  return { header: h, starts };
+}
+
+/** Yields a safetensors file as chunks (see safetensorsLayout); tensor data given as functions are produced in turn. */
+export function* writeSafetensors(tensors: SafetensorsTensorOut[], metadata: Record<string, string> = {}, alignment = 64): Generator<Uint8Array> {
+  const { header, starts } = safetensorsLayout(tensors, metadata, alignment);
+  yield header;
   let written = 0;
   for (let i = 0; i < tensors.length; i++) {
     const t = tensors[i];

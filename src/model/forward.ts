@@ -9,6 +9,10 @@ import type { Weights } from "./weights.ts";
 
 export type LogitsWanted = "all" | "last" | "none";
 
+/** Inputs of the block's matrices, for calibration: which matrices read `x` (T rows of K floats). */
+export type InputSite = "attn" | "attn_out" | "ffn" | "ffn_down";
+export type InputObserver = (site: InputSite, layer: number, x: number, T: number, K: number) => void;
+
 /** Logits are computed this many rows at a time (a 150k vocabulary makes a full batch of them large). */
 const LOGIT_ROWS = 16;
 
@@ -29,6 +33,8 @@ export class Forward {
   private readonly ws: number;     // prepared activations (quantized / lookup tables) of one input
   private prepared = "";           // which input `ws` currently holds
   readonly scratchBytes: number;
+  /** Called with each matrix input during forward passes (calibration); undefined in normal use. */
+  observer: InputObserver | undefined;
 
   constructor(private readonly e: Engine, private readonly c: ModelConfig, private readonly w: Weights, private readonly invFreq: Float64Array, maxBatch = 64) {
     this.maxBatch = maxBatch;
@@ -75,6 +81,7 @@ export class Forward {
       const L = w.layers[l];
       const kDst = cache.keys[l] + pos0 * kvDim * 4, vDst = cache.values[l] + pos0 * kvDim * 4;
       k.rmsnorm(this.xb, this.x, L.attnNorm, T, dim, c.normEps); fresh();
+      this.observer?.("attn", l, this.xb, T, dim);
       this.matmul(this.q, this.xb, L.wq, T);
       this.matmul(kDst, this.xb, L.wk, T);
       this.matmul(vDst, this.xb, L.wv, T);
@@ -86,12 +93,15 @@ export class Forward {
       k.rope(kDst, this.cos, this.sin, T, c.nKvHeads, hd, c.ropeDim, neox);
       k.attention(this.att, this.q, cache.keys[l], cache.values[l], this.scores, T, pos0, c.nHeads, c.nKvHeads, hd, c.slidingWindow, scale, 0, c.nHeads);
       fresh();
+      this.observer?.("attn_out", l, this.att, T, c.nHeads * hd);
       this.matmul(this.xb, this.att, L.wo, T);
       k.add(this.x, this.xb, T * dim);
       k.rmsnorm(this.xb, this.x, L.ffnNorm, T, dim, c.normEps); fresh();
+      this.observer?.("ffn", l, this.xb, T, dim);
       this.matmul(this.hb, this.xb, L.wGate, T);
       this.matmul(this.hb2, this.xb, L.wUp, T);
       k.silu_mul(this.hb, this.hb, this.hb2, T * c.ffnDim); fresh();
+      this.observer?.("ffn_down", l, this.hb, T, c.ffnDim);
       this.matmul(this.xb, this.hb, L.wDown, T);
       k.add(this.x, this.xb, T * dim);
     }

@@ -59,10 +59,10 @@ interface Job {
   js?: Float32Array;
 }
 
-export async function placeWeights(engine: Engine, model: OpenedModel, options: PlaceOptions = {}): Promise<PlacedWeights> {
-  const specs = weightSpecs(model.config);
-  const jobs: Job[] = [];
-  for (const spec of specs) {
+/** Pairs every tensor the architecture needs with the file tensor that provides it; checks names and shapes. */
+export function matchTensors(model: OpenedModel): { spec: TensorSpec; ref: TensorRef }[] {
+  const out: { spec: TensorSpec; ref: TensorRef }[] = [];
+  for (const spec of weightSpecs(model.config)) {
     const ref = model.tensors.get(spec.name);
     if (!ref) {
       if (spec.optional) continue;
@@ -76,8 +76,13 @@ export async function placeWeights(engine: Engine, model: OpenedModel, options: 
       throw new DbllmError("TENSOR_SHAPE", `${model.name}: tensor ${spec.name} has shape [${shape.join(", ")}], expected [${spec.shape.join(", ")}]`);
     }
     if (Number.isNaN(ref.info.byteLength)) requireDecodable(ref.info.type, spec.name);
-    jobs.push({ spec, ref });
+    out.push({ spec, ref });
   }
+  return out;
+}
+
+export async function placeWeights(engine: Engine, model: OpenedModel, options: PlaceOptions = {}): Promise<PlacedWeights> {
+  const jobs: Job[] = matchTensors(model);
 
   // Size everything before reading data.
   let total = 0, tensorBytes = 0;

@@ -4,6 +4,7 @@
 import { platform } from "#platform";
 import { DbllmError } from "../errors.ts";
 import { GGUFMeta, isGGUF, readGGUF } from "../formats/gguf.ts";
+import { interpretDbllm, isDbllm } from "../formats/dbllm.ts";
 import { looksLikeSafetensors, readSafetensors } from "../formats/safetensors.ts";
 import { blobSource, bufferSource, urlSource, type ByteSource } from "../formats/source.ts";
 import type { TensorInfo } from "../formats/tensor-info.ts";
@@ -21,7 +22,7 @@ export interface TensorRef {
 }
 
 export interface OpenedModel {
-  format: "gguf" | "hf";
+  format: "gguf" | "hf" | "dbllm";
   name: string;
   config: ModelConfig;
   tokenizer: Tokenizer;
@@ -59,6 +60,8 @@ async function openSingle(src: ByteSource): Promise<OpenedModel> {
     if (head.byteLength < 16) throw new DbllmError("TRUNCATED_FILE", `${src.name} is only ${head.byteLength} bytes long`);
     if (isGGUF(head)) return await openGGUF(src);
     if (looksLikeSafetensors(head)) {
+      const st = await readSafetensors(src);
+      if (isDbllm(st)) return openDbllm(src, st);
       throw new DbllmError("INVALID_FILE", `${src.name} is a bare safetensors file without config or tokenizer; load its Hugging Face directory instead`);
     }
     throw new DbllmError("INVALID_FILE", `${src.name} is not a model file dbllm reads (expected GGUF, a .dbllm file or a Hugging Face directory)`);
@@ -79,6 +82,14 @@ async function openGGUF(src: ByteSource): Promise<OpenedModel> {
   const metadata: Record<string, unknown> = {};
   for (const [k, v] of file.metadata) if (!k.startsWith("tokenizer.ggml.") && (typeof v !== "object")) metadata[k] = v;
   return { format: "gguf", name: src.name, config, tokenizer, tensors, files: [src], metadata, samplingDefaults: {} };
+}
+
+function openDbllm(src: ByteSource, st: Awaited<ReturnType<typeof readSafetensors>>): OpenedModel {
+  const d = interpretDbllm(st, src.name);
+  const tokenizer = Tokenizer.deserialize(d.tokenizer, `${src.name} tokenizer`);
+  const tensors = new Map(d.tensors.map((info) => [info.name, { info, file: 0 }]));
+  const metadata: Record<string, unknown> = { "dbllm.quantization": d.quantization, "dbllm.provenance": d.provenance };
+  return { format: "dbllm", name: src.name, config: d.config, tokenizer, tensors, files: [src], metadata, samplingDefaults: {} };
 }
 
 async function readJSON(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {

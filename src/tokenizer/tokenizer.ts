@@ -2,7 +2,7 @@
 // Encoding is the source's own algorithm (see hf.ts, gguf-vocab.ts); decoding, streaming and chat templates are
 // shared: every token contributes a fixed byte string, text is the UTF-8 decoding of their concatenation.
 import { DbllmError, invalidArgument } from "../errors.ts";
-import type { GGUFMeta } from "../formats/gguf.ts";
+import { GGUFMeta, type GGUFValue } from "../formats/gguf.ts";
 import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from "./chat-template.ts";
 import { ggufBackend } from "./gguf-vocab.ts";
 import { hfBackend } from "./hf.ts";
@@ -29,6 +29,11 @@ export interface DecodeOptions {
   skipSpecialTokens?: boolean;
 }
 
+/** Where a tokenizer came from, in a form that can be stored (inside .dbllm files) and rebuilt exactly. */
+export type TokenizerSource =
+  | { kind: "hf"; tokenizerJson: object; tokenizerConfig?: object; generationConfig?: object }
+  | { kind: "gguf"; metadata: Map<string, GGUFValue> };
+
 export class Tokenizer {
   /** Decoded bytes per token id, filled on first use (building all 150k up front would slow loading). */
   private readonly pieces: (Uint8Array | undefined)[];
@@ -39,7 +44,7 @@ export class Tokenizer {
     }
   };
 
-  private constructor(private readonly backend: TokenizerBackend) {
+  private constructor(private readonly backend: TokenizerBackend, private readonly source: TokenizerSource) {
     this.pieces = new Array(backend.vocabSize);
     this.pieceSource = {
       pieceBytes: (id: number): Uint8Array => this.pieces[id] ??= backend.pieceBytes(id),
@@ -53,12 +58,39 @@ export class Tokenizer {
    * generation_config.json (extra end-of-generation ids), the last two optional.
    */
   static fromHF(tokenizerJson: object, tokenizerConfig?: object, generationConfig?: object): Tokenizer {
-    return new Tokenizer(hfBackend(tokenizerJson, tokenizerConfig, generationConfig));
+    return new Tokenizer(hfBackend(tokenizerJson, tokenizerConfig, generationConfig), { kind: "hf", tokenizerJson, tokenizerConfig, generationConfig });
   }
 
   /** From a GGUF file's metadata (tokenizer.ggml.*), tokenized exactly like llama.cpp. */
   static fromGGUF(meta: GGUFMeta): Tokenizer {
-    return new Tokenizer(ggufBackend(meta));
+    const metadata = new Map([...meta.map].filter(([k]) => k.startsWith("tokenizer.")));
+    return new Tokenizer(ggufBackend(meta), { kind: "gguf", metadata });
+  }
+
+  /** A JSON string that `Tokenizer.deserialize` turns back into an identical tokenizer. */
+  serialize(): string {
+    if (this.source.kind === "hf") return JSON.stringify(this.source);
+    const metadata: Record<string, { t: string; v: unknown }> = {};
+    for (const [k, v] of this.source.metadata) {
+      const t = v instanceof Float32Array ? "f32" : v instanceof Int32Array ? "i32" : v instanceof Uint32Array ? "u32" : typeof v === "bigint" ? "big" : "json";
+      metadata[k] = { t, v: t === "big" ? String(v) : ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v };
+    }
+    return JSON.stringify({ kind: "gguf", metadata });
+  }
+
+  static deserialize(json: string, where = "tokenizer"): Tokenizer {
+    let d: { kind?: string; tokenizerJson?: object; tokenizerConfig?: object; generationConfig?: object; metadata?: Record<string, { t: string; v: unknown }> };
+    try { d = JSON.parse(json); } catch (e) { throw new DbllmError("TOKENIZER", `${where} is not valid JSON: ${(e as Error).message}`); }
+    if (d?.kind === "hf" && d.tokenizerJson) return Tokenizer.fromHF(d.tokenizerJson, d.tokenizerConfig, d.generationConfig);
+    if (d?.kind === "gguf" && d.metadata && typeof d.metadata === "object") {
+      const map = new Map<string, GGUFValue>();
+      for (const [k, { t, v }] of Object.entries(d.metadata)) {
+        const arr = v as number[];
+        map.set(k, t === "f32" ? Float32Array.from(arr) : t === "i32" ? Int32Array.from(arr) : t === "u32" ? Uint32Array.from(arr) : t === "big" ? BigInt(v as string) : (v as GGUFValue));
+      }
+      return Tokenizer.fromGGUF(new GGUFMeta(map, where));
+    }
+    throw new DbllmError("TOKENIZER", `${where} does not describe a tokenizer`);
   }
 
   /** What kind of vocabulary this is, for logs and errors. */

@@ -1,0 +1,201 @@
+// `dbllm quantize`: any source the runtime loads → one .dbllm file. Streams tensor by tensor in file order
+// (peak memory ≈ one chunk of rows plus what is being written), so large checkpoints convert in little memory.
+// Linear layers of the blocks become fdb2 (FDB fit, or plain 2-bit RTN as the baseline); embeddings and the
+// output head become Q8_0 or F16; norms, biases and rope factors stay F32. Output is deterministic.
+import { DbllmError, invalidArgument, throwIfAborted } from "../errors.ts";
+import { dbllmMetadataStrings, type TensorTypeEntry } from "../formats/dbllm.ts";
+import { safetensorsLayout } from "../formats/safetensors.ts";
+import { readExact } from "../formats/source.ts";
+import { matchTensors } from "../model/loader.ts";
+import type { OpenedModel } from "../model/sources.ts";
+import type { TensorSpec } from "../model/weights.ts";
+import { fitGroup, type FdbMethod } from "./fdb.ts";
+import { f32ToF16 } from "./half.ts";
+import { requireDecodable, typeByName, type TensorType } from "./table.ts";
+
+export interface QuantizeOptions {
+  method: FdbMethod;
+  groupSize: 64 | 128;
+  embed: "q8" | "f16";
+  head: "q8" | "f16";
+  /** Per-layer input statistics (mean squared activation per input column) for activation-aware fitting. */
+  importance?: Map<string, Float64Array>;
+  signal?: AbortSignal;
+  onProgress?: (p: { tensor: string; index: number; tensors: number; bytes: number; totalBytes: number }) => void;
+  onTensor?: (s: TensorReport) => void;
+}
+
+export interface TensorReport {
+  name: string;
+  type: string;
+  shape: number[];
+  /** ||W − Ŵ||_F / ||W||_F (for quantized tensors). */
+  relError?: number;
+  /** Share of zero entries over both bit planes (fdb2). */
+  zeroShare?: number;
+  bits: number;
+}
+
+export interface QuantizeReport {
+  tensors: TensorReport[];
+  /** Bits per weight over the fdb2 matrices, and over all stored parameters. */
+  linearBitsPerWeight: number;
+  totalBitsPerWeight: number;
+  zeroShare: number;
+  bytes: number;
+}
+
+/** The group size used for a matrix with K columns: the requested one when it divides K, else the largest that does. */
+export function groupFor(K: number, requested: number): number | undefined {
+  for (const g of [requested, 128, 64, 32]) if (g <= requested && K % g === 0) return g;
+  return undefined;
+}
+
+interface Plan {
+  spec: TensorSpec;
+  source: { info: { name: string; type: TensorType; offset: number; byteLength: number }; file: number };
+  out: TensorType;
+  rows: number;
+  cols: number;
+}
+
+function planFor(model: OpenedModel, o: QuantizeOptions): Plan[] {
+  const F32 = typeByName("F32")!, F16 = typeByName("F16")!, Q8 = typeByName("Q8_0")!;
+  return matchTensors(model).map(({ spec, ref }) => {
+    const rows = spec.shape.length === 2 ? spec.shape[0] : 1, cols = spec.shape.length === 2 ? spec.shape[1] : spec.shape[0];
+    requireDecodable(ref.info.type, spec.name);
+    let out = F32;
+    if (spec.role === "embed" || spec.name === "output.weight") {
+      const want = spec.role === "embed" ? o.embed : o.head;
+      out = want === "q8" && cols % 32 === 0 ? Q8 : F16;
+    } else if (spec.role === "linear") {
+      const g = groupFor(cols, o.groupSize);
+      if (g === undefined) throw new DbllmError("TENSOR_SHAPE", `${spec.name}: ${cols} columns are not a multiple of 32, so it cannot be stored as fdb2`);
+      out = typeByName(`FDB2_G${g}`)!;
+    }
+    return { spec, source: ref, out, rows, cols };
+  }).sort((a, b) => a.source.file - b.source.file || a.source.info.offset - b.source.info.offset);
+}
+
+const CHUNK_BYTES = 4 << 20;
+
+/**
+ * Quantizes `model` and returns the .dbllm file as a stream of chunks (header first). `model` must have been
+ * opened with openModel and is read in file order.
+ */
+export async function* quantizeModel(model: OpenedModel, o: QuantizeOptions): AsyncGenerator<Uint8Array, QuantizeReport> {
+  if (!["fdb", "rtn"].includes(o.method)) throw invalidArgument(`method must be fdb or rtn`);
+  if (o.groupSize !== 64 && o.groupSize !== 128) throw invalidArgument(`group size must be 64 or 128`);
+  const plans = planFor(model, o);
+  const tensorTypes: Record<string, TensorTypeEntry> = {};
+  const outs = plans.map((p) => {
+    const bytes = (p.rows * p.cols / p.out.blockSize) * p.out.blockBytes;
+    const raw = p.out.name !== "F32" && p.out.name !== "F16";
+    if (raw) tensorTypes[p.spec.name] = { type: p.out.name, shape: [p.rows, p.cols] };
+    return {
+      name: p.spec.name,
+      dtype: raw ? "U8" : p.out.name,
+      shape: raw ? [p.rows, bytes / p.rows] : p.spec.shape,
+      byteLength: bytes,
+    };
+  });
+  const quantization = {
+    method: o.method, group_size: o.groupSize, embed: o.embed, head: model.config.tiedEmbeddings ? o.embed : o.head,
+    activation_aware: !!o.importance, activations: "int8 per group at run time",
+  };
+  const metadata = dbllmMetadataStrings({
+    config: model.config,
+    tokenizer: model.tokenizer.serialize(),
+    quantization,
+    tensorTypes,
+    provenance: { source: model.name.split(/[\\/]/).pop(), source_format: model.format, tool: "dbllm quantize" },
+  });
+  const { header, starts } = safetensorsLayout(outs, metadata);
+  yield header;
+  const reports: TensorReport[] = [];
+  const totalBytes = plans.reduce((a, p) => a + p.source.info.byteLength, 0);
+  let doneBytes = 0, written = 0;
+  for (let i = 0; i < plans.length; i++) {
+    throwIfAborted(o.signal);
+    const p = plans[i];
+    o.onProgress?.({ tensor: p.spec.name, index: i, tensors: plans.length, bytes: doneBytes, totalBytes });
+    const { bytes, report } = await quantizeTensor(model, p, o);
+    reports.push(report);
+    o.onTensor?.(report);
+    doneBytes += p.source.info.byteLength;
+    if (starts[i] > written) { yield new Uint8Array(starts[i] - written); written = starts[i]; }
+    yield bytes;
+    written += bytes.byteLength;
+  }
+  o.onProgress?.({ tensor: "", index: plans.length, tensors: plans.length, bytes: totalBytes, totalBytes });
+  const lin = reports.filter((r) => r.type.startsWith("FDB2"));
+  const linWeights = lin.reduce((a, r) => a + r.shape[0] * r.shape[1], 0);
+  const allWeights = reports.reduce((a, r) => a + r.shape.reduce((x, y) => x * y, 1), 0);
+  return {
+    tensors: reports,
+    linearBitsPerWeight: lin.reduce((a, r) => a + r.bits, 0) / Math.max(1, linWeights),
+    totalBitsPerWeight: reports.reduce((a, r) => a + r.bits, 0) / allWeights,
+    zeroShare: lin.reduce((a, r) => a + (r.zeroShare ?? 0) * r.shape[0] * r.shape[1], 0) / Math.max(1, linWeights),
+    bytes: outs.reduce((a, t) => a + t.byteLength, 0),
+  };
+}
+
+async function quantizeTensor(model: OpenedModel, p: Plan, o: QuantizeOptions): Promise<{ bytes: Uint8Array; report: TensorReport }> {
+  const { info } = p.source;
+  const src = model.files[p.source.file];
+  const decoder = requireDecodable(info.type, info.name);
+  const outBytes = new Uint8Array((p.rows * p.cols / p.out.blockSize) * p.out.blockBytes);
+  const outRow = outBytes.length / p.rows, inRow = info.byteLength / p.rows;
+  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(inRow, p.cols * 4)));
+  const imp = o.importance?.get(p.spec.name);
+  let errSq = 0, normSq = 0, zeros = 0;
+  const isFdb = p.out.name.startsWith("FDB2");
+  const g = p.out.blockSize;
+  const b1 = new Uint8Array(g), b2 = new Uint8Array(g);
+  const impGroup = imp ? new Float64Array(g) : undefined;
+  for (let r0 = 0; r0 < p.rows; r0 += rowsPerChunk) {
+    throwIfAborted(o.signal);
+    const n = Math.min(rowsPerChunk, p.rows - r0);
+    const raw = await readExact(src, info.offset + r0 * inRow, n * inRow, `tensor ${info.name}`);
+    const w = new Float32Array(n * p.cols);
+    decoder.decode!(raw, w);
+    for (let i = 0; i < w.length; i++) normSq += w[i] * w[i];
+    if (isFdb) {
+      const gb = g / 4 + 4, pb = g / 8;
+      for (let r = 0; r < n; r++) {
+        for (let j = 0; j < p.cols / g; j++) {
+          if (impGroup) for (let i = 0; i < g; i++) impGroup[i] = imp![j * g + i];
+          const f = fitGroup(w, r * p.cols + j * g, g, impGroup, b1, b2, 0, o.method);
+          const at = (r0 + r) * outRow + j * gb;
+          outBytes.fill(0, at, at + gb);
+          for (let i = 0; i < g; i++) {
+            outBytes[at + (i >> 3)] |= b1[i] << (i & 7);
+            outBytes[at + pb + (i >> 3)] |= b2[i] << (i & 7);
+            const d = w[r * p.cols + j * g + i] - f.a1 * b1[i] - f.a2 * b2[i];
+            errSq += d * d;
+            zeros += (b1[i] ^ 1) + (b2[i] ^ 1);
+          }
+          const h1 = f32ToF16(f.a1), h2 = f32ToF16(f.a2);
+          outBytes[at + 2 * pb] = h1 & 255; outBytes[at + 2 * pb + 1] = h1 >> 8;
+          outBytes[at + 2 * pb + 2] = h2 & 255; outBytes[at + 2 * pb + 3] = h2 >> 8;
+        }
+      }
+    } else {
+      const enc = p.out.encode!(w);
+      outBytes.set(enc, r0 * outRow);
+      if (p.out.name !== "F32") {
+        const back = new Float32Array(w.length);
+        p.out.decode!(enc, back);
+        for (let i = 0; i < w.length; i++) errSq += (w[i] - back[i]) ** 2;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 0)); // let progress output and abort signals through
+  }
+  const report: TensorReport = {
+    name: p.spec.name, type: p.out.name, shape: [p.rows, p.cols].filter((_, i) => p.spec.shape.length === 2 || i === 1),
+    bits: outBytes.length * 8,
+  };
+  if (p.out.name !== "F32") report.relError = normSq > 0 ? Math.sqrt(errSq / normSq) : 0;
+  if (isFdb) report.zeroShare = zeros / (2 * p.rows * p.cols);
+  return { bytes: outBytes, report };
+}
