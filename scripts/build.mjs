@@ -23,11 +23,11 @@ async function buildWasm() {
   await mkdir(path.join(root, "build"), { recursive: true });
   const modules = {};
   for (const [name, target] of Object.entries(WASM_TARGETS)) {
-    const { error, stderr } = await asc.main(["assembly/index.ts", "--config", "asconfig.json", "--target", target], {
+    const { error } = await asc.main(["assembly/index.ts", "--config", "asconfig.json", "--target", target], {
       stdout: process.stdout,
       stderr: process.stderr,
     });
-    if (error) throw new Error(`asc failed for target ${target}: ${error.message}\n${stderr}`);
+    if (error) throw new Error(`asc failed for target ${target}: ${error.message} (diagnostics above)`);
     const bytes = await readFile(path.join(root, `build/dbllm.${name}.wasm`));
     modules[name] = bytes.toString("base64");
     log(`wasm ${name}: ${bytes.length} bytes`);

@@ -8,7 +8,8 @@ import { quantizeModel, type QuantizeOptions, type QuantizeReport } from "../qua
 import { UsageError, parse, requireModel } from "./args.ts";
 
 export const QUANTIZE_HELP = `dbllm quantize <model> -o <out.dbllm> [options]
-  --method fdb|rtn          FDB fit (default) or plain 2-bit round-to-nearest, the baseline to beat
+  --method fdb|rtn|q8       FDB fit (default), plain 2-bit round-to-nearest (the baseline to beat), or
+                            int8 linear layers (a high-precision reference)
   --group-size 64|128       weights per (α1, α2) pair (default 64; a matrix whose width it does not divide
                             uses the largest of 128/64/32 that does)
   --embed q8|f16            token embeddings (default q8)     --head q8|f16   untied output head (default q8)
@@ -26,7 +27,7 @@ export async function quantizeCommand(argv: string[]): Promise<void> {
   const input = requireModel(positionals, "quantize");
   if (!values.output) throw new UsageError("dbllm quantize needs -o <out.dbllm>");
   const method = (values.method ?? "fdb") as QuantizeOptions["method"];
-  if (method !== "fdb" && method !== "rtn") throw new UsageError("--method must be fdb or rtn");
+  if (!["fdb", "rtn", "q8"].includes(method)) throw new UsageError("--method must be fdb, rtn or q8");
   const groupSize = Number(values["group-size"] ?? 64);
   if (groupSize !== 64 && groupSize !== 128) throw new UsageError("--group-size must be 64 or 128");
   const embed = (values.embed ?? "q8") as "q8" | "f16", head = (values.head ?? "q8") as "q8" | "f16";
@@ -83,14 +84,15 @@ export async function quantizeCommand(argv: string[]): Promise<void> {
       output: values.output, method, groupSize, embed, head, activationAware: !!importance,
       linearBitsPerWeight: report.linearBitsPerWeight, totalBitsPerWeight: report.totalBitsPerWeight,
       zeroBinaryShare: report.zeroShare, bytes: report.bytes, seconds: secs,
-      meanRelError: mean(report.tensors.filter((t) => t.type.startsWith("FDB2")).map((t) => t.relError!)),
+      meanRelError: mean(report.tensors.filter((t) => t.role === "linear").map((t) => t.relError!)),
     };
     if (values.json) process.stdout.write(JSON.stringify({ ...summary, tensors: report.tensors }) + "\n");
     else {
       log(`\r${" ".repeat(80)}\r`);
       process.stdout.write(`wrote ${values.output}: ${(report.bytes / 2 ** 20).toFixed(1)} MiB in ${secs.toFixed(1)} s\n` +
-        `  fdb2 matrices: ${report.linearBitsPerWeight.toFixed(3)} bits/weight, mean relative error ${summary.meanRelError.toFixed(4)}, ` +
-        `${(100 * report.zeroShare).toFixed(1)}% zero binaries\n  whole model: ${report.totalBitsPerWeight.toFixed(3)} bits/parameter\n`);
+        `  block matrices: ${report.linearBitsPerWeight.toFixed(3)} bits/weight, mean relative error ${summary.meanRelError.toFixed(4)}` +
+        (method === "q8" ? "" : `, ${(100 * report.zeroShare).toFixed(1)}% zero binaries`) +
+        `\n  whole model: ${report.totalBitsPerWeight.toFixed(3)} bits/parameter\n`);
     }
   } finally {
     await Promise.all(model.files.map((f) => f.close()));

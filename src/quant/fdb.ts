@@ -1,11 +1,11 @@
 // Flexible Dual Binarization (FDB) post-training fit, one group of weights at a time (research/method.md):
 // ŵ = α1·b1 + α2·b2 with b1, b2 ∈ {0, 1}, so each weight takes one of the four levels {0, α2, α1, α1+α2}.
 //
-// Fit: start from the 2-bit uniform grid with s = absmax/2 in both orientations (α1 = 2s, α2 = −s, levels
-// {−s, 0, s, 2s}; and the mirrored α1 = −2s, α2 = s, levels {−2s, −s, 0, s}, which is exactly RTN's grid
-// clamp(round(w/s), −2, 1)), keep the better, then alternate (1) least squares for (α1, α2) with the binaries
-// fixed and (2) nearest-level assignment with the scales fixed, until the binaries stop changing. Both steps
-// never increase the (optionally importance-weighted) squared error. The scales are finally rounded to f16
+// Fit: alternate (1) least squares for (α1, α2) with the binaries fixed and (2) nearest-level assignment with
+// the scales fixed, until the binaries stop changing (both steps never increase the optionally
+// importance-weighted squared error), from three starts, keeping the best: the 2-bit uniform grid with
+// s = absmax/2 in both orientations (α1 = 2s, α2 = −s, levels {−s, 0, s, 2s}; and the mirrored α1 = −2s, α2 = s,
+// levels {−2s, −s, 0, s}, which is exactly RTN's grid clamp(round(w/s), −2, 1)), and the extremes (max, min). The scales are finally rounded to f16
 // — the stored precision — by coordinate-wise re-solving, and the binaries re-assigned, so the stored group
 // satisfies: every weight sits at its nearest level, and no single scale can move to a neighbouring f16 value
 // and lower the error.
@@ -90,22 +90,34 @@ export function fitGroup(w: ArrayLike<number>, o: number, g: number, imp: ArrayL
     const a1 = toF16(-2 * s), a2 = toF16(s);
     return { a1, a2, err: assign(w, o, g, imp, a1, a2, b1, b2, bo) };
   }
-  // initial grid: the better orientation
-  let a1 = 2 * s, a2 = -s;
-  let err = assign(w, o, g, imp, a1, a2, b1, b2, bo);
-  const t1 = new Uint8Array(g), t2 = new Uint8Array(g);
-  const errM = assign(w, o, g, imp, -2 * s, s, t1, t2, 0);
-  if (errM < err) { a1 = -2 * s; a2 = s; err = errM; b1.set(t1, bo); b2.set(t2, bo); }
-  // alternate least squares and re-assignment until the binaries are stable
-  for (let it = 0; it < MAX_ITERS; it++) {
-    [a1, a2] = solve(normal(w, o, g, imp, b1, b2, bo), a1, a2);
-    t1.set(b1.subarray(bo, bo + g)); t2.set(b2.subarray(bo, bo + g));
-    err = assign(w, o, g, imp, a1, a2, b1, b2, bo);
-    let changed = false;
-    for (let i = 0; i < g && !changed; i++) changed = t1[i] !== b1[bo + i] || t2[i] !== b2[bo + i];
-    if (!changed) break;
+  // Alternating least squares finds a local optimum, so start it from three initial grids and keep the best:
+  // the 2-bit grid in both orientations, and the extremes (α1, α2) = (max, min), which is exact whenever the
+  // group already has the fdb2 form with α1 > 0 > α2.
+  let mn = Infinity, mx = -Infinity;
+  for (let i = 0; i < g; i++) { const v = w[o + i]; if (v < mn) mn = v; if (v > mx) mx = v; }
+  const starts: [number, number][] = [[2 * s, -s], [-2 * s, s]];
+  if (mx > 0 && mn < 0) starts.push([mx, mn]);
+  let a1 = 0, a2 = 0, err = Infinity;
+  const t1 = new Uint8Array(g), t2 = new Uint8Array(g), c1 = new Uint8Array(g), c2 = new Uint8Array(g);
+  for (const [i1, i2] of starts) {
+    const r = als(w, o, g, imp, i1, i2, c1, c2, t1, t2);
+    if (r.err < err) { err = r.err; a1 = r.a1; a2 = r.a2; b1.set(c1, bo); b2.set(c2, bo); }
   }
   return storeF16(w, o, g, imp, b1, b2, bo, a1, a2);
+}
+
+/** Alternating least squares from (a1, a2): binaries into c1/c2 (t1/t2 are scratch). */
+function als(w: ArrayLike<number>, o: number, g: number, imp: ArrayLike<number> | undefined, a1: number, a2: number, c1: Uint8Array, c2: Uint8Array, t1: Uint8Array, t2: Uint8Array): GroupFit {
+  let err = assign(w, o, g, imp, a1, a2, c1, c2, 0);
+  for (let it = 0; it < MAX_ITERS; it++) {
+    [a1, a2] = solve(normal(w, o, g, imp, c1, c2, 0), a1, a2);
+    t1.set(c1); t2.set(c2);
+    err = assign(w, o, g, imp, a1, a2, c1, c2, 0);
+    let changed = false;
+    for (let i = 0; i < g && !changed; i++) changed = t1[i] !== c1[i] || t2[i] !== c2[i];
+    if (!changed) break;
+  }
+  return { a1, a2, err };
 }
 
 /**

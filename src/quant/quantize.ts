@@ -14,7 +14,8 @@ import { f32ToF16 } from "./half.ts";
 import { requireDecodable, typeByName, type TensorType } from "./table.ts";
 
 export interface QuantizeOptions {
-  method: FdbMethod;
+  /** fdb / rtn: 2-bit fdb2 linear layers; q8: int8 linear layers (Q8_0), a high-precision reference. */
+  method: FdbMethod | "q8";
   groupSize: 64 | 128;
   embed: "q8" | "f16";
   head: "q8" | "f16";
@@ -27,6 +28,8 @@ export interface QuantizeOptions {
 
 export interface TensorReport {
   name: string;
+  /** Block matrices ("linear"), token embeddings, output head, or a vector (norm, bias). */
+  role: "linear" | "embed" | "head" | "vector";
   type: string;
   shape: number[];
   /** ||W − Ŵ||_F / ||W||_F (for quantized tensors). */
@@ -38,7 +41,7 @@ export interface TensorReport {
 
 export interface QuantizeReport {
   tensors: TensorReport[];
-  /** Bits per weight over the fdb2 matrices, and over all stored parameters. */
+  /** Bits per weight over the block matrices, and over all stored parameters. */
   linearBitsPerWeight: number;
   totalBitsPerWeight: number;
   zeroShare: number;
@@ -68,6 +71,9 @@ function planFor(model: OpenedModel, o: QuantizeOptions): Plan[] {
     if (spec.role === "embed" || spec.name === "output.weight") {
       const want = spec.role === "embed" ? o.embed : o.head;
       out = want === "q8" && cols % 32 === 0 ? Q8 : F16;
+    } else if (spec.role === "linear" && o.method === "q8") {
+      if (cols % 32 !== 0) throw new DbllmError("TENSOR_SHAPE", `${spec.name}: ${cols} columns are not a multiple of 32 (Q8_0)`);
+      out = Q8;
     } else if (spec.role === "linear") {
       const g = groupFor(cols, o.groupSize);
       if (g === undefined) throw new DbllmError("TENSOR_SHAPE", `${spec.name}: ${cols} columns are not a multiple of 32, so it cannot be stored as fdb2`);
@@ -84,7 +90,7 @@ const CHUNK_BYTES = 4 << 20;
  * opened with openModel and is read in file order.
  */
 export async function* quantizeModel(model: OpenedModel, o: QuantizeOptions): AsyncGenerator<Uint8Array, QuantizeReport> {
-  if (!["fdb", "rtn"].includes(o.method)) throw invalidArgument(`method must be fdb or rtn`);
+  if (!["fdb", "rtn", "q8"].includes(o.method)) throw invalidArgument(`method must be fdb, rtn or q8`);
   if (o.groupSize !== 64 && o.groupSize !== 128) throw invalidArgument(`group size must be 64 or 128`);
   const plans = planFor(model, o);
   const tensorTypes: Record<string, TensorTypeEntry> = {};
@@ -128,7 +134,7 @@ export async function* quantizeModel(model: OpenedModel, o: QuantizeOptions): As
     written += bytes.byteLength;
   }
   o.onProgress?.({ tensor: "", index: plans.length, tensors: plans.length, bytes: totalBytes, totalBytes });
-  const lin = reports.filter((r) => r.type.startsWith("FDB2"));
+  const lin = reports.filter((r) => r.role === "linear");
   const linWeights = lin.reduce((a, r) => a + r.shape[0] * r.shape[1], 0);
   const allWeights = reports.reduce((a, r) => a + r.shape.reduce((x, y) => x * y, 1), 0);
   return {
@@ -165,7 +171,7 @@ async function quantizeTensor(model: OpenedModel, p: Plan, o: QuantizeOptions): 
       for (let r = 0; r < n; r++) {
         for (let j = 0; j < p.cols / g; j++) {
           if (impGroup) for (let i = 0; i < g; i++) impGroup[i] = imp![j * g + i];
-          const f = fitGroup(w, r * p.cols + j * g, g, impGroup, b1, b2, 0, o.method);
+          const f = fitGroup(w, r * p.cols + j * g, g, impGroup, b1, b2, 0, o.method as FdbMethod);
           const at = (r0 + r) * outRow + j * gb;
           outBytes.fill(0, at, at + gb);
           for (let i = 0; i < g; i++) {
@@ -191,8 +197,9 @@ async function quantizeTensor(model: OpenedModel, p: Plan, o: QuantizeOptions): 
     }
     await new Promise((r) => setTimeout(r, 0)); // let progress output and abort signals through
   }
+  const role = p.spec.role === "embed" ? "embed" : p.spec.name === "output.weight" ? "head" : p.spec.role === "linear" ? "linear" : "vector";
   const report: TensorReport = {
-    name: p.spec.name, type: p.out.name, shape: [p.rows, p.cols].filter((_, i) => p.spec.shape.length === 2 || i === 1),
+    name: p.spec.name, role, type: p.out.name, shape: [p.rows, p.cols].filter((_, i) => p.spec.shape.length === 2 || i === 1),
     bits: outBytes.length * 8,
   };
   if (p.out.name !== "F32") report.relError = normSq > 0 ? Math.sqrt(errSq / normSq) : 0;

@@ -6,6 +6,7 @@ import path from "node:path";
 import { meta, writeGGUF, type GGUFTensorOut, type GGUFTypedValue } from "../../src/formats/gguf-write.ts";
 import { writeSafetensors } from "../../src/formats/safetensors.ts";
 import { typeByName } from "../../src/quant/table.ts";
+import { f16ToF32, f32ToF16 } from "../../src/quant/half.ts";
 import { hfFromCanonical } from "../../src/model/weights.ts";
 import { rng } from "./numeric.ts";
 import { byteLevelVocab, type ToyVocab } from "./toy-vocab.ts";
@@ -32,6 +33,11 @@ export interface RandomModelSpec {
   hfDtype?: "F32" | "F16" | "BF16";
   /** Write llama3-style rope scaling (HF rope_scaling + GGUF rope_freqs tensor). */
   llama3Rope?: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalContext: number };
+  /**
+   * Make every block matrix exactly representable as fdb2 with this group size (random bits, f16 scales), so a
+   * quantizer that finds the representation loses nothing.
+   */
+  fdbExactGroup?: number;
   /** Skip writing one of the containers. */
   gguf?: boolean;
   hf?: boolean;
@@ -69,7 +75,13 @@ export function buildRandomModel(dir: string, s: RandomModelSpec): BuiltModel {
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   const mat = (name: string, rows: number, cols: number, std: number) => {
     const d = new Float32Array(rows * cols);
-    for (let i = 0; i < d.length; i++) d[i] = g() * std;
+    const G = s.fdbExactGroup;
+    if (G && name.startsWith("blk.")) {
+      for (let j = 0; j < d.length; j += G) {
+        const a1 = f16ToF32(f32ToF16(std * (1 + rand()))), a2 = f16ToF32(f32ToF16(-std * (0.3 + rand())));
+        for (let i = 0; i < G; i++) d[j + i] = (rand() < 0.35 ? a1 : 0) + (rand() < 0.35 ? a2 : 0);
+      }
+    } else for (let i = 0; i < d.length; i++) d[i] = g() * std;
     tensors.set(name, { shape: [rows, cols], data: d });
   };
   const vec = (name: string, n: number, mean: number, std: number) => {
