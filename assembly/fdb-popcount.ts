@@ -106,22 +106,11 @@ export function fdb_pop_prepare(
   return tp + (<usize>(wd >> 1) << 7) + (<usize>(wd & 1) << 3);
 }
 
-// One Horner step over two words: 2h + popcnt(b0 & x0) + popcnt(b1 & x1).
-// @ts-ignore: decorator
-@inline function step2(h: u64, b0: u64, b1: u64, x0: u64, x1: u64): u64 {
-  return (h << 1) + (popcnt(b0 & x0) + popcnt(b1 & x1));
-}
-
-// One Horner step over one word.
-// @ts-ignore: decorator
-@inline function step1(h: u64, b: u64, x: u64): u64 {
-  return (h << 1) + popcnt(b & x);
-}
-
 /**
- * out (T, M) f32 = fdb2 W (M, K) · activations for rows [m0, m1) (any 0 ≤ m0 ≤ m1 ≤ M), scalar i64.popcnt.
- * `planes` come from quantize_act_i8 + fdb_pop_prepare, `scales` from quantize_act_i8. Each row's weights
- * (G·(g/4 + 8) bytes, 1.3 KB for K = 2048 g128) stay in L1 while all T tokens pass over them.
+ * out (T, M) f32 = fdb2 W (M, K) · activations for rows [m0, m1), scalar i64.popcnt. Row granularity is one
+ * row: any 0 ≤ m0 ≤ m1 ≤ M is valid. `planes` come from quantize_act_i8 + fdb_pop_prepare, `scales` from
+ * quantize_act_i8. Prefill (T > 1): row-major over tokens, so each row's weights (G·(g/4 + 8) bytes, 1.3 KB for
+ * K = 2048 g128) stay in L1 while all T tokens pass over them.
  */
 export function fdb_matmul_pop(
   out: usize,    // (T, M) f32
@@ -130,57 +119,129 @@ export function fdb_matmul_pop(
   w: usize,      // pop64 (M, K)
   T: i32, K: i32, M: i32, g: i32, m0: i32, m1: i32,
 ): void {
-  const G = K / g, full = g >> 7, half = g & 64;
+  const G = K / g;
   const rowBytes = <usize>G * <usize>((g >> 2) + 8);
   const stride = <usize>((K + 127) >> 7) << 7;
+  const sstride = <usize>G << 2, ostride = <usize>M << 2;
   for (let m = m0; m < m1; m++) {
     const row = w + <usize>m * rowBytes;
-    for (let t = 0; t < T; t++) {
-      const tp = planes + <usize>t * stride;
-      const st = scales + ((<usize>(t * G)) << 2);
-      let acc: f32 = 0;
-      let p = row;
-      let wd = 0;
-      for (let j = 0; j < G; j++) {
-        let s1: u64 = 0, s2: u64 = 0;
-        for (let c = 0; c < full; c++) {
-          const b10 = load<u64>(p), b11 = load<u64>(p, 8), b20 = load<u64>(p, 16), b21 = load<u64>(p, 24);
-          const xa = wordAt(tp, wd), xb = wordAt(tp, wd + 1);
-          let x0 = load<u64>(xa, 112), x1 = load<u64>(xb, 112);
-          let h1 = step2(0, b10, b11, x0, x1), h2 = step2(0, b20, b21, x0, x1);
-          h1 = 0 - h1; // BUG
-          x0 = load<u64>(xa, 96); x1 = load<u64>(xb, 96); h1 = step2(h1, b10, b11, x0, x1); h2 = step2(h2, b20, b21, x0, x1);
-          x0 = load<u64>(xa, 80); x1 = load<u64>(xb, 80); h1 = step2(h1, b10, b11, x0, x1); h2 = step2(h2, b20, b21, x0, x1);
-          x0 = load<u64>(xa, 64); x1 = load<u64>(xb, 64); h1 = step2(h1, b10, b11, x0, x1); h2 = step2(h2, b20, b21, x0, x1);
-          x0 = load<u64>(xa, 48); x1 = load<u64>(xb, 48); h1 = step2(h1, b10, b11, x0, x1); h2 = step2(h2, b20, b21, x0, x1);
-          x0 = load<u64>(xa, 32); x1 = load<u64>(xb, 32); h1 = step2(h1, b10, b11, x0, x1); h2 = step2(h2, b20, b21, x0, x1);
-          x0 = load<u64>(xa, 16); x1 = load<u64>(xb, 16); h1 = step2(h1, b10, b11, x0, x1); h2 = step2(h2, b20, b21, x0, x1);
-          x0 = load<u64>(xa); x1 = load<u64>(xb); h1 = step2(h1, b10, b11, x0, x1); h2 = step2(h2, b20, b21, x0, x1);
-          s1 += h1; s2 += h2;
-          p += 32; wd += 2;
-        }
-        if (half) {
-          const b1 = load<u64>(p), b2 = load<u64>(p, 8);
-          const xa = wordAt(tp, wd);
-          let x = load<u64>(xa, 112);
-          let h1 = 0 - popcnt(b1 & x), h2 = 0 - popcnt(b2 & x);
-          x = load<u64>(xa, 96); h1 = step1(h1, b1, x); h2 = step1(h2, b2, x);
-          x = load<u64>(xa, 80); h1 = step1(h1, b1, x); h2 = step1(h2, b2, x);
-          x = load<u64>(xa, 64); h1 = step1(h1, b1, x); h2 = step1(h2, b2, x);
-          x = load<u64>(xa, 48); h1 = step1(h1, b1, x); h2 = step1(h2, b2, x);
-          x = load<u64>(xa, 32); h1 = step1(h1, b1, x); h2 = step1(h2, b2, x);
-          x = load<u64>(xa, 16); h1 = step1(h1, b1, x); h2 = step1(h2, b2, x);
-          x = load<u64>(xa); h1 = step1(h1, b1, x); h2 = step1(h2, b2, x);
-          s1 += h1; s2 += h2;
-          p += 16; wd += 1;
-        }
-        const a1 = load<f32>(p), a2 = load<f32>(p, 4);
-        p += 8;
-        acc += load<f32>(st + (<usize>j << 2)) * (a1 * <f32><i32>s1 + a2 * <f32><i32>s2);
+    let tp = planes, st = scales, o = out + (<usize>m << 2);
+    // tokens in pairs: two call sites also keep binaryen from inlining the row loops (see below)
+    let t = 0;
+    for (; t + 1 < T; t += 2) {
+      let a: f32, b: f32;
+      if (g == 128) {
+        a = rowPop128(row, tp, st, G); b = rowPop128(row, tp + stride, st + sstride, G);
+      } else if (g == 64) {
+        a = rowPop64(row, tp, st, G); b = rowPop64(row, tp + stride, st + sstride, G);
+      } else if ((g & 127) == 0) {
+        a = rowPop256(row, tp, st, G, g >> 7); b = rowPop256(row, tp + stride, st + sstride, G, g >> 7);
+      } else {
+        a = rowPopAny(row, tp, st, G, g); b = rowPopAny(row, tp + stride, st + sstride, G, g);
       }
-      store<f32>(out + ((<usize>t * <usize>M + <usize>m) << 2), acc);
+      store<f32>(o, a); store<f32>(o + ostride, b);
+      tp += stride << 1; st += sstride << 1; o += ostride << 1;
+    }
+    if (t < T) {
+      store<f32>(o, g == 128 ? rowPop128(row, tp, st, G) : g == 64 ? rowPop64(row, tp, st, G)
+        : (g & 127) == 0 ? rowPop256(row, tp, st, G, g >> 7) : rowPopAny(row, tp, st, G, g));
     }
   }
+}
+
+// The row loops below are separate, non-inlined functions so that V8 keeps their few live values in registers
+// (x64 leaves ~12 for them; inlined into the token and row loops, weight words spill). The bit planes are walked
+// by a loop that V8 unrolls: written unrolled here, binaryen and V8 load all 8 (or 16) activation words up front
+// and they spill (measured ~1.4× slower). Horner's rule runs from bit 7 (weight −128) down: h = 2h + popcnt, which
+// x64 does in one lea.
+
+// One row · one token, g = 128: one 128-column chunk per group, aligned to the activation chunks.
+function rowPop128(p: usize, xa: usize, st: usize, G: i32): f32 {
+  let acc: f32 = 0;
+  for (let j = 0; j < G; j++) {
+    const b10 = load<u64>(p), b11 = load<u64>(p, 8), b20 = load<u64>(p, 16), b21 = load<u64>(p, 24);
+    let x0 = load<u64>(xa, 112), x1 = load<u64>(xa, 120);
+    let h1: u64 = 0 - (popcnt(b10 & x0) + popcnt(b11 & x1));
+    let h2: u64 = 0 - (popcnt(b20 & x0) + popcnt(b21 & x1));
+    for (let xb = xa + 96; xb != xa - 16; xb -= 16) {
+      x0 = load<u64>(xb); x1 = load<u64>(xb, 8);
+      h1 = (h1 << 1) + (popcnt(b10 & x0) + popcnt(b11 & x1));
+      h2 = (h2 << 1) + (popcnt(b20 & x0) + popcnt(b21 & x1));
+    }
+    acc += load<f32>(st + (<usize>j << 2)) * (load<f32>(p, 32) * <f32><i32>h1 + load<f32>(p, 36) * <f32><i32>h2);
+    p += 40; xa += 128;
+  }
+  return acc;
+}
+
+// One row · one token, g a multiple of 256: several aligned 128-column chunks per group.
+function rowPop256(p: usize, xa: usize, st: usize, G: i32, chunks: i32): f32 {
+  let acc: f32 = 0;
+  for (let j = 0; j < G; j++) {
+    let s1: u64 = 0, s2: u64 = 0;
+    for (let c = 0; c < chunks; c++) {
+      const b10 = load<u64>(p), b11 = load<u64>(p, 8), b20 = load<u64>(p, 16), b21 = load<u64>(p, 24);
+      let x0 = load<u64>(xa, 112), x1 = load<u64>(xa, 120);
+      let h1: u64 = 0 - (popcnt(b10 & x0) + popcnt(b11 & x1));
+      let h2: u64 = 0 - (popcnt(b20 & x0) + popcnt(b21 & x1));
+      for (let xb = xa + 96; xb != xa - 16; xb -= 16) {
+        x0 = load<u64>(xb); x1 = load<u64>(xb, 8);
+        h1 = (h1 << 1) + (popcnt(b10 & x0) + popcnt(b11 & x1));
+        h2 = (h2 << 1) + (popcnt(b20 & x0) + popcnt(b21 & x1));
+      }
+      s1 += h1; s2 += h2;
+      p += 32; xa += 128;
+    }
+    acc += load<f32>(st + (<usize>j << 2)) * (load<f32>(p) * <f32><i32>s1 + load<f32>(p, 4) * <f32><i32>s2);
+    p += 8;
+  }
+  return acc;
+}
+
+// One row · one token, g = 64: one word per group and plane.
+function rowPop64(p: usize, tp: usize, st: usize, G: i32): f32 {
+  let acc: f32 = 0;
+  for (let j = 0; j < G; j++) {
+    const b1 = load<u64>(p), b2 = load<u64>(p, 8);
+    const xa = wordAt(tp, j);
+    let x = load<u64>(xa, 112);
+    let h1: u64 = 0 - popcnt(b1 & x), h2: u64 = 0 - popcnt(b2 & x);
+    for (let xb = xa + 96; xb != xa - 16; xb -= 16) {
+      x = load<u64>(xb);
+      h1 = (h1 << 1) + popcnt(b1 & x);
+      h2 = (h2 << 1) + popcnt(b2 & x);
+    }
+    acc += load<f32>(st + (<usize>j << 2)) * (load<f32>(p, 16) * <f32><i32>h1 + load<f32>(p, 20) * <f32><i32>h2);
+    p += 24;
+  }
+  return acc;
+}
+
+// One row · one token, any other g (an odd multiple of 64 ≥ 192): word by word.
+function rowPopAny(p: usize, tp: usize, st: usize, G: i32, g: i32): f32 {
+  const full = g >> 7;
+  let acc: f32 = 0, wd = 0;
+  for (let j = 0; j < G; j++) {
+    let s1: u64 = 0, s2: u64 = 0;
+    for (let c = 0; c < full; c++) {
+      s1 += dotWord(load<u64>(p), wordAt(tp, wd)) + dotWord(load<u64>(p, 8), wordAt(tp, wd + 1));
+      s2 += dotWord(load<u64>(p, 16), wordAt(tp, wd)) + dotWord(load<u64>(p, 24), wordAt(tp, wd + 1));
+      p += 32; wd += 2;
+    }
+    s1 += dotWord(load<u64>(p), wordAt(tp, wd));
+    s2 += dotWord(load<u64>(p, 8), wordAt(tp, wd));
+    p += 16; wd += 1;
+    acc += load<f32>(st + (<usize>j << 2)) * (load<f32>(p) * <f32><i32>s1 + load<f32>(p, 4) * <f32><i32>s2);
+    p += 8;
+  }
+  return acc;
+}
+
+// Σ_i b_i·q_i over one 64-column word (xa: the word's bit plane 0).
+function dotWord(b: u64, xa: usize): u64 {
+  let h: u64 = 0 - popcnt(b & load<u64>(xa, 112));
+  for (let xb = xa + 96; xb != xa - 16; xb -= 16) h = (h << 1) + popcnt(b & load<u64>(xb));
+  return h;
 }
 
 // One SIMD Horner step: 2h + popcnt per byte of (b & x), in 8-bit lanes.
@@ -244,40 +305,64 @@ export function fdb_matmul_pop_simd(
   w: usize,      // pop64 (M, K)
   T: i32, K: i32, M: i32, g: i32, m0: i32, m1: i32,
 ): void {
-  const G = K / g, full = g >> 7, half = g & 64;
+  const G = K / g;
   const rowBytes = <usize>G * <usize>((g >> 2) + 8);
   const stride = <usize>((K + 127) >> 7) << 7;
+  const sstride = <usize>G << 2, ostride = <usize>M << 2;
   for (let m = m0; m < m1; m++) {
     const row = w + <usize>m * rowBytes;
-    for (let t = 0; t < T; t++) {
-      const tp = planes + <usize>t * stride;
-      const st = scales + ((<usize>(t * G)) << 2);
-      let acc: f32 = 0;
-      let p = row;
-      let wd = 0;
-      for (let j = 0; j < G; j++) {
-        // lanes: 0, 1 = partial sums of plane b1; 2, 3 = of plane b2
-        let z = i32x4.splat(0);
-        for (let c = 0; c < full; c++) {
-          const b1 = v128.load(p), b2 = v128.load(p, 16);
-          if ((wd & 1) == 0) {
-            z = i32x4.add(z, dot128(b1, b2, wordAt(tp, wd)));
-          } else { // 128 columns straddling two activation chunks (only when g/64 is odd and g > 64)
-            z = i32x4.add(z, dot64(i64x2.shuffle(b1, b2, 0, 2), wordAt(tp, wd)));
-            z = i32x4.add(z, dot64(i64x2.shuffle(b1, b2, 1, 3), wordAt(tp, wd + 1)));
-          }
-          p += 32; wd += 2;
-        }
-        if (half) {
-          z = i32x4.add(z, dot64(v128.load(p), wordAt(tp, wd))); // [b1 | b2]
-          p += 16; wd += 1;
-        }
-        z = i32x4.add(z, i32x4.shuffle(z, z, 1, 0, 3, 2));
-        const a1 = load<f32>(p), a2 = load<f32>(p, 4);
-        p += 8;
-        acc += load<f32>(st + (<usize>j << 2)) * (a1 * <f32>i32x4.extract_lane(z, 0) + a2 * <f32>i32x4.extract_lane(z, 2));
+    let tp = planes, st = scales, o = out + (<usize>m << 2);
+    let t = 0;
+    for (; t + 1 < T; t += 2) { // two call sites: not inlined (see fdb_matmul_pop)
+      let a: f32, b: f32;
+      if (g == 128) {
+        a = rowSimd128(row, tp, st, G); b = rowSimd128(row, tp + stride, st + sstride, G);
+      } else {
+        a = rowSimdAny(row, tp, st, G, g); b = rowSimdAny(row, tp + stride, st + sstride, G, g);
       }
-      store<f32>(out + ((<usize>t * <usize>M + <usize>m) << 2), acc);
+      store<f32>(o, a); store<f32>(o + ostride, b);
+      tp += stride << 1; st += sstride << 1; o += ostride << 1;
     }
+    if (t < T) store<f32>(o, g == 128 ? rowSimd128(row, tp, st, G) : rowSimdAny(row, tp, st, G, g));
   }
+}
+
+// One row · one token, g = 128.
+function rowSimd128(p: usize, xa: usize, st: usize, G: i32): f32 {
+  let acc: f32 = 0;
+  for (let j = 0; j < G; j++) {
+    let z = dot128(v128.load(p), v128.load(p, 16), xa);
+    z = i32x4.add(z, i32x4.shuffle(z, z, 1, 0, 3, 2));
+    acc += load<f32>(st + (<usize>j << 2)) * (load<f32>(p, 32) * <f32>i32x4.extract_lane(z, 0) + load<f32>(p, 36) * <f32>i32x4.extract_lane(z, 2));
+    p += 40; xa += 128;
+  }
+  return acc;
+}
+
+// One row · one token, any g (a multiple of 64).
+function rowSimdAny(p: usize, tp: usize, st: usize, G: i32, g: i32): f32 {
+  const full = g >> 7, half = g & 64;
+  let acc: f32 = 0, wd = 0;
+  for (let j = 0; j < G; j++) {
+    // lanes: 0, 1 = partial sums of plane b1; 2, 3 = of plane b2
+    let z = i32x4.splat(0);
+    for (let c = 0; c < full; c++) {
+      const b1 = v128.load(p), b2 = v128.load(p, 16);
+      if ((wd & 1) == 0) {
+        z = i32x4.add(z, dot128(b1, b2, wordAt(tp, wd)));
+      } else { // 128 columns straddling two activation chunks (only when g/64 is odd and g > 64)
+        z = i32x4.add(z, dot64(i64x2.shuffle(b1, b2, 0, 2), wordAt(tp, wd)));
+        z = i32x4.add(z, dot64(i64x2.shuffle(b1, b2, 1, 3), wordAt(tp, wd + 1)));
+      }
+      p += 32; wd += 2;
+    }
+    if (half) {
+      z = i32x4.add(z, dot64(v128.load(p), wordAt(tp, wd))); // [b1 | b2]
+      p += 16; wd += 1;
+    }
+    z = i32x4.add(z, i32x4.shuffle(z, z, 1, 0, 3, 2));
+    acc += load<f32>(st + (<usize>j << 2)) * (load<f32>(p) * <f32>i32x4.extract_lane(z, 0) + load<f32>(p, 4) * <f32>i32x4.extract_lane(z, 2));
+    p += 8;
+  }
+  return acc;
 }

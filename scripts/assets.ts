@@ -83,12 +83,12 @@ export function llamaCppSource(): string {
   return dir;
 }
 
-/** PyPI's `gguf` (llama.cpp's own Python reader, with numpy) in .cache/pylib, as a second GGUF reference. */
+/** PyPI packages used as references: `gguf` (llama.cpp's own Python reader), `safetensors`, numpy; in .cache/pylib. */
 export function pythonLibDir(): string {
   const dir = path.join(CACHE, "pylib");
-  if (!existsSync(path.join(dir, "gguf"))) {
+  if (!existsSync(path.join(dir, "safetensors"))) {
     log("installing gguf + numpy from PyPI into " + dir);
-    run("python3", ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", dir, "gguf==0.17.1", "numpy<2.3"]);
+    run("python3", ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", dir, "gguf==0.17.1", "numpy<2.3", "safetensors==0.4.5"]);
   }
   return dir;
 }

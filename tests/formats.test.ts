@@ -116,7 +116,7 @@ test("f16 and bf16 conversions: exhaustive f16 → f32 → f16 round trip; f32 �
   for (const v of [0, 1, -2.5, 3.14159, 1e30, -1e-30]) assert.ok(Math.abs(bf16ToF32(f32ToBf16(v)) - v) <= Math.abs(v) * 2 ** -8);
 });
 
-test("safetensors write → read round trip, with alignment and metadata", async () => {
+test("safetensors write → read round trip: header padded to 64, tensors contiguous, metadata", async () => {
   const a = new Float32Array([1, 2, 3, 4, 5, 6]), b = typeByName("F16")!.encode!(new Float32Array([0.5, -1]));
   const file = path.join(dir, "rt.safetensors");
   write(file, writeSafetensors([

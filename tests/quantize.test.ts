@@ -1,5 +1,6 @@
 // dbllm quantize end to end: .dbllm write → read round trip, determinism, the fit on exactly representable
 // weights, logits of quantized models against the float model, typed errors for malformed .dbllm files.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -14,6 +15,7 @@ import { quantizeModel, type QuantizeOptions, type QuantizeReport } from "../src
 import { buildRandomModel } from "./helpers/random-model.ts";
 import { maxDiff } from "./helpers/numeric.ts";
 import { workDir } from "./helpers/workdir.ts";
+import { pythonLibDir } from "../scripts/assets.ts";
 
 const dir = workDir("quantize");
 const exact = buildRandomModel(path.join(dir, "exact"), { arch: "llama", dim: 128, nLayers: 2, nHeads: 4, nKvHeads: 2, ffnDim: 256, tied: false, merges: 200, seed: 31, fdbExactGroup: 64 });
@@ -42,6 +44,11 @@ test("write → read round trip; a standard safetensors reader lists it; output 
   const plain = await readSafetensors(bufferSource(bytes));
   assert.is(plain.metadata.format, "dbllm");
   assert.ok(plain.tensors.every((t) => ["U8", "F32", "F16"].includes(t.type.name)), "only standard dtypes on disk");
+  // the reference safetensors implementation (PyPI) opens and lists it
+  const listed = execFileSync("python3", ["-c", "import sys, json; from safetensors import safe_open; f = safe_open(sys.argv[1], 'np'); t = f.get_tensor('blk.0.attn_q.weight'); print(json.dumps([f.metadata()['format'], len(list(f.keys())), list(t.shape), str(t.dtype)]))", out], {
+    env: { ...process.env, PYTHONPATH: pythonLibDir() }, encoding: "utf8",
+  });
+  assert.equal(JSON.parse(listed), ["dbllm", plain.tensors.length, [128, 128 * 20 / 64], "uint8"]);
   const d = await readDbllm(bufferSource(bytes));
   const src = await openModel(exact.gguf);
   assert.equal(d.config, src.config);

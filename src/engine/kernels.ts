@@ -25,6 +25,12 @@ export interface KernelExports {
   fdb_pack_lut(w: number, src: number, n: number, K: number, g: number, r0: number): void;
   fdb_build_tables(tables: number, q: number, T: number, K: number): void;
   fdb_matmul_lut(out: number, tables: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
+  fdb_pop_bytes(M: number, K: number, g: number): number;
+  fdb_pop_planes_bytes(T: number, K: number): number;
+  fdb_pack_pop(w: number, src: number, n: number, K: number, g: number, r0: number): void;
+  fdb_pop_prepare(planes: number, q: number, T: number, K: number): void;
+  fdb_matmul_pop(out: number, planes: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
+  fdb_matmul_pop_simd(out: number, planes: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
   q8_bytes(M: number, K: number): number;
   q8_pack(w: number, src: number, n: number, K: number, r0: number): void;
   q8_unpack_row(out: number, w: number, K: number, row: number): void;

@@ -103,9 +103,10 @@ export interface SafetensorsTensorOut {
 }
 
 /**
- * The header of a safetensors file holding `tensors` in the given order, each aligned to `alignment` bytes
- * from the start of the file (the JSON is padded with spaces, which JSON allows), and where each tensor's data
- * starts relative to the end of the header.
+ * The header of a safetensors file holding `tensors` in the given order, and where each tensor's data starts
+ * relative to the end of the header. The JSON is padded with spaces (which JSON allows) so the data begins at a
+ * multiple of `alignment`; tensors follow each other without gaps, because the format forbids holes (the
+ * reference implementation rejects files that have them).
  */
 export function safetensorsLayout(tensors: Omit<SafetensorsTensorOut, "data">[], metadata: Record<string, string> = {}, alignment = 64): { header: Uint8Array; starts: number[] } {
   const header: Record<string, unknown> = {};
@@ -113,7 +114,6 @@ export function safetensorsLayout(tensors: Omit<SafetensorsTensorOut, "data">[],
   let pos = 0;
   const starts: number[] = [];
   for (const t of tensors) {
-    pos = Math.ceil(pos / alignment) * alignment;
     starts.push(pos);
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [pos, pos + t.byteLength] };
     pos += t.byteLength;
@@ -128,15 +128,11 @@ export function safetensorsLayout(tensors: Omit<SafetensorsTensorOut, "data">[],
 
 /** Yields a safetensors file as chunks (see safetensorsLayout); tensor data given as functions are produced in turn. */
 export function* writeSafetensors(tensors: SafetensorsTensorOut[], metadata: Record<string, string> = {}, alignment = 64): Generator<Uint8Array> {
-  const { header, starts } = safetensorsLayout(tensors, metadata, alignment);
+  const { header } = safetensorsLayout(tensors, metadata, alignment);
   yield header;
-  let written = 0;
-  for (let i = 0; i < tensors.length; i++) {
-    const t = tensors[i];
-    if (starts[i] > written) { yield new Uint8Array(starts[i] - written); written = starts[i]; }
+  for (const t of tensors) {
     const data = typeof t.data === "function" ? t.data() : t.data;
     if (data.byteLength !== t.byteLength) throw new Error(`tensor ${t.name}: ${data.byteLength} bytes given, ${t.byteLength} declared`);
     yield data;
-    written += data.byteLength;
   }
 }

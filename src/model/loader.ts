@@ -31,7 +31,8 @@ export interface PlaceOptions {
  * rows are whole groups of 32), everything else is decoded to f32.
  */
 export function formatFor(type: TensorType, cols: number, fdb: RuntimeFormat = FDB_LUT): RuntimeFormat {
-  if (isFdb(type)) return fdb;
+  // the popcount kernel works on 64-column words: groups of 32 stay on the lookup-table kernel
+  if (isFdb(type)) return fdb.accepts(type) ? fdb : FDB_LUT;
   if (type.name === "Q8_0" && cols % 32 === 0) return Q8;
   return F32;
 }

@@ -6,6 +6,7 @@ import type { GenerateOptions } from "../generate/options.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
 import type { GenerationStream } from "../generate/stream.ts";
 import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
+import { FDB_LUT, FDB_POP, type RuntimeFormat } from "../quant/runtime.ts";
 import { ropeInvFreq, type ModelConfig } from "./config.ts";
 import { Forward } from "./forward.ts";
 import { placeWeights, type LoadProgress } from "./loader.ts";
@@ -22,6 +23,11 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
   simd?: KernelPreference;
+  /**
+   * Kernel for fdb2 (2-bit) matrices: 'lut' (lookup tables, the fastest measured here), 'popcount' (popcount over
+   * bit planes), or 'auto' (= 'lut'). Both compute exactly the same function.
+   */
+  kernel?: "auto" | "lut" | "popcount";
   /** Tokens per forward batch during prefill (default 64). */
   batchSize?: number;
   /** Custom fetch for URL sources. */
@@ -38,8 +44,8 @@ export interface ModelInfo {
   /** Bytes of KV cache per context position. */
   kvBytesPerToken: number;
   contextLength: number;
-  /** The wasm kernel build in use. */
-  kernels: { build: string; relaxedSimd: boolean };
+  /** The wasm kernel build in use, and the kernel that runs fdb2 matrices. */
+  kernels: { build: string; relaxedSimd: boolean; fdb: "lut" | "popcount" };
   threads: { count: number; reason: string };
   /** Peak wasm linear memory so far. */
   wasmMemoryBytes: number;
@@ -48,6 +54,11 @@ export interface ModelInfo {
 }
 
 const DEFAULT_MAX_CONTEXT = 4096;
+
+function fdbFormat(kernel: "auto" | "lut" | "popcount"): RuntimeFormat {
+  if (kernel === "popcount") return FDB_POP;
+  return FDB_LUT;
+}
 
 export class Model {
   private core: ModelCore;
@@ -68,7 +79,9 @@ export class Model {
     const opened = await openModel(source, { signal: options.signal, fetch: options.fetch });
     try {
       const engine = await Engine.create({ simd: options.simd });
-      const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal });
+      const kernel = options.kernel ?? "auto";
+      if (!["auto", "lut", "popcount"].includes(kernel)) throw invalidArgument(`kernel must be 'auto', 'lut' or 'popcount'`);
+      const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbFormat: fdbFormat(kernel) });
       const config = opened.config;
       const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), batch);
       const contextLength = options.contextLength ?? Math.min(config.contextLength, DEFAULT_MAX_CONTEXT);
@@ -89,7 +102,7 @@ export class Model {
         weightBytes: placed.bytes,
         kvBytesPerToken: config.nLayers * 2 * kvDim * 4,
         contextLength,
-        kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd },
+        kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: kernel === "popcount" ? "popcount" : "lut" },
         threads: { count: 1, reason: "single-threaded engine" },
         hasChatTemplate: !!tokenizer.chatTemplate,
         metadata: opened.metadata,

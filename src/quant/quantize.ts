@@ -116,11 +116,11 @@ export async function* quantizeModel(model: OpenedModel, o: QuantizeOptions): As
     tensorTypes,
     provenance: { source: model.name.split(/[\\/]/).pop(), source_format: model.format, tool: "dbllm quantize" },
   });
-  const { header, starts } = safetensorsLayout(outs, metadata);
+  const { header } = safetensorsLayout(outs, metadata);
   yield header;
   const reports: TensorReport[] = [];
   const totalBytes = plans.reduce((a, p) => a + p.source.info.byteLength, 0);
-  let doneBytes = 0, written = 0;
+  let doneBytes = 0;
   for (let i = 0; i < plans.length; i++) {
     throwIfAborted(o.signal);
     const p = plans[i];
@@ -129,9 +129,7 @@ export async function* quantizeModel(model: OpenedModel, o: QuantizeOptions): As
     reports.push(report);
     o.onTensor?.(report);
     doneBytes += p.source.info.byteLength;
-    if (starts[i] > written) { yield new Uint8Array(starts[i] - written); written = starts[i]; }
     yield bytes;
-    written += bytes.byteLength;
   }
   o.onProgress?.({ tensor: "", index: plans.length, tensors: plans.length, bytes: totalBytes, totalBytes });
   const lin = reports.filter((r) => r.role === "linear");

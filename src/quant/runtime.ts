@@ -131,3 +131,34 @@ export const FDB_LUT: RuntimeFormat = {
   },
   rowAlign: 16,
 };
+
+/** Prepared input of the popcount kernel: [q (T·K)] [bit planes] [scales (T·K/g·4)]. */
+const planesBytes = (T: number, K: number) => T * Math.ceil(K / 128) * 128;
+const POP_PREP: ActivationPrep = {
+  key: "fdb-pop",
+  bytes: (T, K, g) => align16(T * K) + planesBytes(T, K) + T * (K / g) * 4,
+  run(engine, ws, x, T, K, g) {
+    const planes = ws + align16(T * K), scales = planes + planesBytes(T, K);
+    engine.k.quantize_act_i8(ws, scales, x, T, K, g);
+    engine.k.fdb_pop_prepare(planes, ws, T, K);
+  },
+};
+
+/** fdb2 matrices through the popcount-over-bit-planes kernel (assembly/fdb-popcount.ts); groups of 64 or more. */
+export const FDB_POP: RuntimeFormat = {
+  name: "fdb2-popcount",
+  accepts: (type) => (isFdb(type) && type.blockSize % 64 === 0 ? "raw" : undefined),
+  bytes: (rows, cols, g) => rows * (cols / g) * (g / 4 + 8),
+  pack(engine, w, r0, n, data) {
+    withStaged(engine, data, (s) => engine.k.fdb_pack_pop(w.ptr, s, n, w.cols, w.group, r0));
+  },
+  prep: POP_PREP,
+  matmul(engine, out, _x, ws, w, T, m0, m1) {
+    const K = w.cols, planes = ws + align16(T * K), scales = planes + planesBytes(T, K);
+    engine.k.fdb_matmul_pop(out, planes, scales, w.ptr, T, K, w.rows, w.group, m0, m1);
+  },
+  embed() {
+    throw new Error("internal: fdb2 matrices are not used as embeddings");
+  },
+  rowAlign: 1,
+};

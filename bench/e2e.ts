@@ -1,0 +1,64 @@
+// End-to-end speed report (issue 3): decode and prefill tok/s at one thread, Node 20, with and without
+// --experimental-wasm-relaxed-simd, for dbllm's fdb2 kernels (lookup table, popcount) and f32 path beside
+// llama.cpp (node-llama-cpp) on Q2_K and Q4_0 GGUFs made by llama.cpp's own quantizer from the same random F16
+// weights. Each measurement runs in a fresh process; configurations are interleaved within each repetition,
+// and medians are reported with ratios to llama.cpp Q2_K from the same run.
+// Usage: node --import tsx bench/e2e.ts [--shapes tinyllama,smollm2] [--reps 3] [--prompt 128] [--decode 64]
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { BENCH_DIR, median, saveResult, WORK } from "./harness.ts";
+import { llamaQuantize } from "./lib/llama-quantize.ts";
+import { randomDbllm, randomF16Gguf } from "./lib/random-files.ts";
+import { SMOLLM2, TINYLLAMA, type Shape } from "./lib/shapes.ts";
+
+const { values } = parseArgs({ options: {
+  shapes: { type: "string", default: "tinyllama,smollm2" }, reps: { type: "string", default: "3" },
+  prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" },
+  kernels: { type: "string", default: "lut,popcount" },
+} });
+const REPS = Number(values.reps);
+const SHAPES: Record<string, [Shape, number]> = { tinyllama: [TINYLLAMA, 128], smollm2: [SMOLLM2, 64] };
+
+interface Config { label: string; engine: "dbllm" | "llama"; model: string; kernel?: string; relaxed?: boolean }
+
+function run(c: Config): { prefill: number; decode: number } {
+  const args = [...(c.relaxed ? ["--experimental-wasm-relaxed-simd"] : []), "--import", "tsx", path.join(BENCH_DIR, "e2e-worker.ts"),
+    "--engine", c.engine, "--model", c.model, "--prompt", values.prompt!, "--decode", values.decode!, ...(c.kernel ? ["--kernel", c.kernel] : [])];
+  const out = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+const report: Record<string, unknown> = {};
+for (const key of values.shapes!.split(",")) {
+  const [shape, g] = SHAPES[key];
+  const f16 = randomF16Gguf(shape);
+  const q2k = path.join(WORK, `${shape.name}-Q2_K.gguf`), q40 = path.join(WORK, `${shape.name}-Q4_0.gguf`);
+  if (!existsSync(q2k)) llamaQuantize(f16, q2k, "Q2_K");
+  if (!existsSync(q40)) llamaQuantize(f16, q40, "Q4_0");
+  const fdb = randomDbllm(shape, g);
+  const configs: Config[] = [];
+  for (const kernel of values.kernels!.split(",")) for (const relaxed of [false, true]) {
+    configs.push({ label: `dbllm fdb2-g${g} ${kernel} ${relaxed ? "relaxed" : "simd"}`, engine: "dbllm", model: fdb, kernel, relaxed });
+  }
+  if (shape === SMOLLM2) for (const relaxed of [false, true]) configs.push({ label: `dbllm f32 ${relaxed ? "relaxed" : "simd"}`, engine: "dbllm", model: f16, relaxed });
+  configs.push({ label: "llama.cpp Q2_K", engine: "llama", model: q2k }, { label: "llama.cpp Q4_0", engine: "llama", model: q40 });
+  const runs = new Map<string, { prefill: number; decode: number }[]>(configs.map((c) => [c.label, []]));
+  for (let r = 0; r < REPS; r++) {
+    for (const c of configs) {
+      const m = run(c);
+      runs.get(c.label)!.push(m);
+      process.stderr.write(`${shape.name} rep ${r + 1}/${REPS} ${c.label.padEnd(34)} prefill ${m.prefill.toFixed(1).padStart(7)}  decode ${m.decode.toFixed(1).padStart(6)} tok/s\n`);
+    }
+  }
+  const med = Object.fromEntries([...runs].map(([k, v]) => [k, { prefill: median(v.map((x) => x.prefill)), decode: median(v.map((x) => x.decode)), runs: v }]));
+  const base = med["llama.cpp Q2_K"];
+  report[shape.name] = { shape, group: g, medians: med, ratioToQ2K: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, { prefill: v.prefill / base.prefill, decode: v.decode / base.decode }])) };
+  console.log(`\n${shape.name} (one thread, median of ${REPS}; prompt ${values.prompt}, decode ${values.decode}):`);
+  console.log("| engine | prefill tok/s | decode tok/s | decode ÷ llama.cpp Q2_K |");
+  console.log("|---|---:|---:|---:|");
+  for (const [k, v] of Object.entries(med)) console.log(`| ${k} | ${v.prefill.toFixed(1)} | ${v.decode.toFixed(1)} | ${(v.decode / base.decode).toFixed(2)}× |`);
+}
+const file = saveResult("e2e", { benchmark: "e2e", settings: { reps: REPS, prompt: Number(values.prompt), decode: Number(values.decode), threads: 1 }, ...report });
+console.log(`\nsaved ${file}`);
