@@ -2,27 +2,34 @@
 //
 // Stored layout = GGML's Q8_0: per 32 weights of a row, an f16 scale d then 32 int8; ŵ = d·w.
 // Runtime layout ("q8x4"), repacked at load: blocks of 4 rows; per group of 32 columns, the 4 rows' 32 int8
-// (128 bytes) then their 4 scales as f32 (16 bytes). Activations are quantized to int8 per 32 as well and kept
-// widened to i16, so one i32x4.dot_i16x8_s multiplies 8 pairs.
+// (128 bytes), their 4 scales as f32 (16 bytes), and their 4 weight sums Σw as i32 (16 bytes).
+// Activations are quantized per 32 to 7 bits, q ∈ [-63, 63], and stored twice: widened to i16 for the baseline
+// kernel (i32x4.dot_i16x8_s, 8 products per instruction), and as q + 64 ∈ [1, 127] bytes for the relaxed-SIMD
+// kernel, whose i16x8.relaxed_dot_i8x16_i7x16_s takes 16 products per instruction but needs one operand in
+// [0, 127]; Σ w·(q + 64) − 64·Σw = Σ w·q exactly, so both builds compute the same integers. 7 bits rather than 8
+// is the price of that instruction; the head and embeddings are the only q8 matrices of fdb2 models.
 import { f16to32 } from "./fdb-common";
 
 /** Bytes of the q8x4 layout of an (M, K) matrix (K a multiple of 32). */
 export function q8_bytes(M: i32, K: i32): usize {
-  return <usize>((M + 3) >> 2) * <usize>(K >> 5) * 144;
+  return <usize>((M + 3) >> 2) * <usize>(K >> 5) * 160;
 }
 
 /** Repacks rows [r0, r0+n) of stored Q8_0 data (src: n rows) into the q8x4 layout at w. */
 export function q8_pack(w: usize, src: usize, n: i32, K: i32, r0: i32): void {
-  const G = K >> 5, blockBytes = <usize>G * 144;
+  const G = K >> 5, blockBytes = <usize>G * 160;
   for (let i = 0; i < n; i++) {
     const r = r0 + i, lane = <usize>(r & 3);
     const blk = w + <usize>(r >> 2) * blockBytes;
     const row = src + <usize>i * <usize>(G * 34);
     for (let j = 0; j < G; j++) {
-      const s = row + <usize>(j * 34), d = blk + <usize>j * 144;
+      const s = row + <usize>(j * 34), d = blk + <usize>j * 160;
       store<f32>(d + 128 + (lane << 2), f16to32(load<u16>(s)));
       v128.store(d + (lane << 5), v128.load(s + 2));
       v128.store(d + (lane << 5) + 16, v128.load(s + 18));
+      let sum = 0;
+      for (let k = 0; k < 32; k++) sum += <i32>load<i8>(s + 2 + <usize>k);
+      store<i32>(d + 144 + (lane << 2), sum);
     }
   }
 }
@@ -30,9 +37,9 @@ export function q8_pack(w: usize, src: usize, n: i32, K: i32, r0: i32): void {
 /** Row `row` of a q8x4 matrix as K f32 (embedding look-up). */
 export function q8_unpack_row(out: usize /* (K) f32 */, w: usize /* q8x4 (M, K) */, K: i32, row: i32): void {
   const G = K >> 5, lane = <usize>(row & 3);
-  const blk = w + <usize>(row >> 2) * <usize>G * 144;
+  const blk = w + <usize>(row >> 2) * <usize>G * 160;
   for (let j = 0; j < G; j++) {
-    const d = blk + <usize>j * 144;
+    const d = blk + <usize>j * 160;
     const sc = f32x4.splat(load<f32>(d + 128 + (lane << 2)));
     const q = d + (lane << 5), o = out + (<usize>(j << 5) << 2);
     for (let h = 0; h < 2; h++) {
@@ -47,9 +54,13 @@ export function q8_unpack_row(out: usize /* (K) f32 */, w: usize /* q8x4 (M, K) 
   }
 }
 
-/** int8 activations per group of 32 (same rule as quantize_act_i8), stored widened to i16. */
-export function quantize_act_i16(
+/**
+ * 7-bit activations per group of 32: s = max|x| / 63, q = round(x / s) ∈ [-63, 63] (ties to even); written as
+ * i16 (q) and as u8 (q + 64).
+ */
+export function quantize_act_q7(
   q: usize,      // (T, K) i16 out
+  qu: usize,     // (T, K) u8 out: q + 64
   scales: usize, // (T, K/32) f32 out
   x: usize,      // (T, K) f32
   T: i32, K: i32,
@@ -61,15 +72,16 @@ export function quantize_act_i16(
       let amax = f32x4.splat(0);
       for (let i = 0; i < 32; i += 4) amax = f32x4.max(amax, f32x4.abs(v128.load(xs + (<usize>i << 2))));
       const m = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
-      const s: f32 = m / 127;
+      const s: f32 = m / 63;
       store<f32>(scales + ((<usize>(t * G + j)) << 2), s);
       const inv = f32x4.splat(s > 0 ? <f32>1 / s : 0);
-      const qs = q + ((<usize>(t * K + (j << 5))) << 1);
+      const qs = q + ((<usize>(t * K + (j << 5))) << 1), qus = qu + <usize>(t * K + (j << 5));
       for (let i = 0; i < 32; i += 8) {
         const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xs + (<usize>i << 2)), inv)));
         const b = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xs + (<usize>(i + 4) << 2)), inv)));
-        const c = i16x8.narrow_i32x4_s(a, b); // |values| ≤ 127: no saturation
+        const c = i16x8.narrow_i32x4_s(a, b); // |values| ≤ 63: no saturation
         v128.store(qs + (<usize>i << 1), c);
+        v128.store64_lane(qus + <usize>i, i8x16.narrow_i16x8_s(i16x8.add(c, i16x8.splat(64)), c), 0);
       }
     }
   }
@@ -101,12 +113,14 @@ export function q8_matmul_ref(
 /** out (T, M) = q8 W (M, K) · activations, rows [m0, m1) (multiples of 4, or M). */
 export function q8_matmul(
   out: usize,    // (T, M) f32
-  q: usize,      // (T, K) i16 (int8 values)
+  q: usize,      // (T, K) i16 (7-bit values)
+  qu: usize,     // (T, K) u8 (the same values + 64)
   scales: usize, // (T, K/32) f32
   w: usize,      // q8x4 (M, K)
   T: i32, K: i32, M: i32, m0: i32, m1: i32,
 ): void {
-  const G = K >> 5, blockBytes = <usize>G * 144;
+  if (ASC_FEATURE_RELAXED_SIMD) { q8_matmul_relaxed(out, qu, scales, w, T, K, M, m0, m1); return; }
+  const G = K >> 5, blockBytes = <usize>G * 160;
   for (let m = m0; m < m1; m += 4) {
     const blk = w + <usize>(m >> 2) * blockBytes;
     for (let t = 0; t < T; t++) {
@@ -134,7 +148,57 @@ export function q8_matmul(
         const rows = i32x4.add(v128.shuffle<i32>(s01, s23, 0, 1, 4, 5), v128.shuffle<i32>(s01, s23, 2, 3, 6, 7));
         const sc = f32x4.mul(v128.load(p, 128), f32x4.splat(load<f32>(st + (<usize>j << 2))));
         acc = f32x4.add(acc, f32x4.mul(sc, f32x4.convert_i32x4_s(rows)));
-        p += 144;
+        p += 160;
+      }
+      const o = out + ((<usize>t * <usize>M + <usize>m) << 2);
+      if (m + 4 <= m1) v128.store(o, acc);
+      else {
+        if (m < m1) store<f32>(o, f32x4.extract_lane(acc, 0));
+        if (m + 1 < m1) store<f32>(o + 4, f32x4.extract_lane(acc, 1));
+        if (m + 2 < m1) store<f32>(o + 8, f32x4.extract_lane(acc, 2));
+      }
+    }
+  }
+}
+
+/**
+ * Σ over 32 columns of w·x in four i32 lanes, x ∈ [0, 127]. Uses the i16 relaxed dot plus a pairwise widening:
+ * binaryen 0.28's optimizer miscompiles i32x4.relaxed_dot_i8x16_i7x16_add_s (doubled products, accumulator
+ * dropped; correct without optimization), so that instruction is avoided.
+ */
+// @ts-ignore: decorator
+@inline function rdot(w0: v128, w1: v128, x0: v128, x1: v128): v128 {
+  // each i16 lane holds two products (≤ 2·127·127): widen before adding
+  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w0, x0)), i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w1, x1)));
+}
+
+/** Relaxed-SIMD q8 product: 16 products per instruction on q + 64, minus 64·Σw (exactly the baseline's integers). */
+function q8_matmul_relaxed(
+  out: usize,    // (T, M) f32
+  qu: usize,     // (T, K) u8: 7-bit activations + 64
+  scales: usize, // (T, K/32) f32
+  w: usize,      // q8x4 (M, K)
+  T: i32, K: i32, M: i32, m0: i32, m1: i32,
+): void {
+  const G = K >> 5, blockBytes = <usize>G * 160;
+  for (let m = m0; m < m1; m += 4) {
+    const blk = w + <usize>(m >> 2) * blockBytes;
+    for (let t = 0; t < T; t++) {
+      const qt = qu + <usize>t * <usize>K, st = scales + ((<usize>(t * G)) << 2);
+      let acc = f32x4.splat(0);
+      let p = blk;
+      for (let j = 0; j < G; j++) {
+        const x0 = v128.load(qt + <usize>(j << 5)), x1 = v128.load(qt + <usize>(j << 5), 16);
+        const d0 = rdot(v128.load(p), v128.load(p, 16), x0, x1);
+        const d1 = rdot(v128.load(p, 32), v128.load(p, 48), x0, x1);
+        const d2 = rdot(v128.load(p, 64), v128.load(p, 80), x0, x1);
+        const d3 = rdot(v128.load(p, 96), v128.load(p, 112), x0, x1);
+        const s01 = i32x4.add(v128.shuffle<i32>(d0, d1, 0, 4, 1, 5), v128.shuffle<i32>(d0, d1, 2, 6, 3, 7));
+        const s23 = i32x4.add(v128.shuffle<i32>(d2, d3, 0, 4, 1, 5), v128.shuffle<i32>(d2, d3, 2, 6, 3, 7));
+        const rows = i32x4.sub(i32x4.add(v128.shuffle<i32>(s01, s23, 0, 1, 4, 5), v128.shuffle<i32>(s01, s23, 2, 3, 6, 7)), i32x4.shl(v128.load(p, 144), 6));
+        const sc = f32x4.mul(v128.load(p, 128), f32x4.splat(load<f32>(st + (<usize>j << 2))));
+        acc = f32x4.add(acc, f32x4.mul(sc, f32x4.convert_i32x4_s(rows)));
+        p += 160;
       }
       const o = out + ((<usize>t * <usize>M + <usize>m) << 2);
       if (m + 4 <= m1) v128.store(o, acc);

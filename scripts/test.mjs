@@ -10,3 +10,8 @@ const run = (args) => {
 run(["--import", "tsx", "scripts/assets.ts"]);
 const pattern = filter ? `${filter.replace(/[^\w-]/g, "")}.*\\.test\\.ts$` : "\\.test\\.ts$";
 run(["--import", "tsx", "node_modules/uvu/bin.js", "tests", pattern]);
+// The kernel tests once more with relaxed SIMD switched on (Node 20 keeps it behind a flag), so both kernel
+// builds are checked against the references.
+if (!filter || "kernels".includes(filter) || filter.startsWith("kernels")) {
+  run(["--experimental-wasm-relaxed-simd", "--import", "tsx", "node_modules/uvu/bin.js", "tests", "kernels-.*\\.test\\.ts$"]);
+}

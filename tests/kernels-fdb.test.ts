@@ -1,11 +1,13 @@
-// fdb2 kernels: int8 activation quantization, the lookup-table product (both kernel builds) against the
-// scalar reference on the stored layout and against the float product of the dequantized weights.
+// fdb2 kernels: int8 activation quantization, the exact lookup-table product (both kernel builds) against the
+// scalar reference on the stored layout and against the float product of the dequantized weights; the fast
+// (quantized-table) product against its own reference and within its rounding bound of the exact product.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Engine } from "../src/engine/engine.ts";
 import { detectFeatures } from "../src/engine/features.ts";
 import { randomStoredFdb } from "./helpers/fdb-fixtures.ts";
 import { assertClose, randomF32, rng } from "./helpers/numeric.ts";
+import { f16ToF32 as f16 } from "../src/quant/half.ts";
 
 const builds = detectFeatures().relaxedSimd ? (["simd", "relaxed"] as const) : (["simd"] as const);
 
@@ -77,7 +79,31 @@ for (const simd of builds) {
       e.k.fdb_matmul_lut(pb, pt, ps, pl, T, K, M, g, 0, mid);
       if (mid < M) e.k.fdb_matmul_lut(pb, pt, ps, pl, T, K, M, g, mid, M);
       assertClose(`row split ${label}`, e.f32(pb, T * M), e.f32(pa, T * M), 0, true);
-      for (const p of [px, pq, ps, pt, pw, pl, pa, pr, pb]) e.arena.dealloc(p);
+      // the fast kernel: one table per chunk, entries rounded to [-31, 31] per group
+      const pqt = e.arena.alloc(T * K * 4, "qtables"), pts = e.allocF32(T * G, "tscales"), pf = e.allocF32(T * M, "f"), pfr = e.allocF32(T * M, "fr");
+      e.k.fdb_build_qtables(pqt, pts, pq, ps, T, K, g);
+      e.f32(pf, T * M).fill(Number.NaN);
+      e.k.fdb_matmul_lutq(pf, pqt, pts, pl, T, K, M, g, 0, M);
+      e.k.fdb_matmul_lutq_ref(pfr, pqt, pts, pw, T, K, M, g, 0, M);
+      assertClose(`lutq vs its reference ${label}`, e.f32(pf, T * M), e.f32(pfr, T * M), 1e-5);
+      const qt = new Int8Array(e.memory.buffer, pqt, T * K * 4);
+      assert.ok(qt.every((v) => v >= -31 && v <= 31), "table entries outside [-31, 31]");
+      // rigorous bound: every looked-up entry is off by at most half a table step from the exact subset sum
+      const ts = e.f32(pts, T * G), fast = e.f32(pf, T * M), exact = e.f32(pr, T * M);
+      let worst = 0;
+      for (let t = 0; t < T; t++) for (let m = 0; m < M; m++) {
+        let bound = 1e-4 * Math.abs(exact[t * M + m]) + 1e-6;
+        for (let j = 0; j < G; j++) {
+          const o = (m * G + j) * (g / 4 + 4), dv = new DataView(w.bytes.buffer, o + g / 4, 4);
+          const a1 = Math.abs(f16(dv.getUint16(0, true))), a2 = Math.abs(f16(dv.getUint16(2, true)));
+          bound += ts[t * G + j] * 0.5 * (g / 4) * (a1 + a2);
+        }
+        const d = Math.abs(fast[t * M + m] - exact[t * M + m]);
+        worst = Math.max(worst, d / bound);
+        assert.ok(d <= bound, `${label} t=${t} m=${m}: fast ${fast[t * M + m]} vs exact ${exact[t * M + m]} beyond the rounding bound ${bound}`);
+      }
+      console.log(`  ok  lutq within its table-rounding bound ${label}: worst |Δ| / bound = ${worst.toFixed(3)}`);
+      for (const p of [px, pq, ps, pt, pw, pl, pa, pr, pb, pqt, pts, pf, pfr]) e.arena.dealloc(p);
     }
   });
 }

@@ -1,5 +1,5 @@
-// q8 kernels (Q8_0-stored int8 weights): product against the scalar reference and the float product of the
-// dequantized weights, row look-up against the Q8_0 decoder, both kernel builds, awkward shapes.
+// q8 kernels (Q8_0-stored int8 weights, 7-bit activations): product against the scalar reference and the float
+// product of the dequantized weights, row look-up against the Q8_0 decoder, both kernel builds, awkward shapes.
 import { test } from "uvu";
 import { Engine } from "../src/engine/engine.ts";
 import { detectFeatures } from "../src/engine/features.ts";
@@ -20,15 +20,17 @@ for (const simd of builds) {
       decodeQ8_0(stored, dense);
       const x = randomF32(T * K, rand, 2);
       for (let i = 0; i < x.length; i += 29) x[i] *= 30;
-      const px = e.allocF32(T * K, "x"), pq = e.arena.alloc(T * K * 2, "q"), ps = e.allocF32(T * G, "s");
+      const px = e.allocF32(T * K, "x"), pq = e.arena.alloc(T * K * 2, "q"), pqu = e.arena.alloc(T * K, "qu"), ps = e.allocF32(T * G, "s");
       const pw = e.arena.alloc(stored.length, "w"), pl = e.arena.alloc(e.k.q8_bytes(M, K), "l"), pa = e.allocF32(T * M, "a"), pr = e.allocF32(T * M, "r");
       e.f32(px, T * K).set(x);
       e.u8(pw, stored.length).set(stored);
       const split = Math.min(M, 2), rowBytes = stored.length / M;
       e.k.q8_pack(pl, pw, split, K, 0);
       e.k.q8_pack(pl, pw + split * rowBytes, M - split, K, split);
-      e.k.quantize_act_i16(pq, ps, px, T, K);
-      e.k.q8_matmul(pa, pq, ps, pl, T, K, M, 0, M);
+      e.k.quantize_act_q7(pq, pqu, ps, px, T, K);
+      const q7 = new Int16Array(e.memory.buffer, pq, T * K), qu = e.u8(pqu, T * K);
+      for (let i = 0; i < T * K; i++) if (q7[i] < -63 || q7[i] > 63 || qu[i] !== q7[i] + 64) throw new Error(`activation ${i}: q=${q7[i]} qu=${qu[i]}`);
+      e.k.q8_matmul(pa, pq, pqu, ps, pl, T, K, M, 0, M);
       e.k.q8_matmul_ref(pr, pq, ps, pw, T, K, M, 0, M);
       const q = new Int16Array(e.memory.buffer, pq, T * K), s = e.f32(ps, T * G);
       const oracle = new Float64Array(T * M);
@@ -45,7 +47,7 @@ for (const simd of builds) {
         e.k.q8_unpack_row(pu, pl, K, r);
         assertClose(`unpack row ${r} ${label}`, e.f32(pu, K), dense.subarray(r * K, (r + 1) * K), 0, true);
       }
-      for (const p of [px, pq, ps, pw, pl, pa, pr, pu]) e.arena.dealloc(p);
+      for (const p of [px, pq, pqu, ps, pw, pl, pa, pr, pu]) e.arena.dealloc(p);
     }
   });
 }

@@ -25,6 +25,9 @@ export interface KernelExports {
   fdb_pack_lut(w: number, src: number, n: number, K: number, g: number, r0: number): void;
   fdb_build_tables(tables: number, q: number, T: number, K: number): void;
   fdb_matmul_lut(out: number, tables: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
+  fdb_build_qtables(tables: number, tscales: number, q: number, ascales: number, T: number, K: number, g: number): void;
+  fdb_matmul_lutq(out: number, tables: number, tscales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
+  fdb_matmul_lutq_ref(out: number, tables: number, tscales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
   fdb_pop_bytes(M: number, K: number, g: number): number;
   fdb_pop_planes_bytes(T: number, K: number): number;
   fdb_pack_pop(w: number, src: number, n: number, K: number, g: number, r0: number): void;
@@ -34,8 +37,8 @@ export interface KernelExports {
   q8_bytes(M: number, K: number): number;
   q8_pack(w: number, src: number, n: number, K: number, r0: number): void;
   q8_unpack_row(out: number, w: number, K: number, row: number): void;
-  quantize_act_i16(q: number, scales: number, x: number, T: number, K: number): void;
-  q8_matmul(out: number, q: number, scales: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
+  quantize_act_q7(q: number, qu: number, scales: number, x: number, T: number, K: number): void;
+  q8_matmul(out: number, q: number, qu: number, scales: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
   q8_matmul_ref(out: number, q: number, scales: number, w: number, T: number, K: number, M: number, m0: number, m1: number): void;
   attention_ref(out: number, q: number, kc: number, vc: number, scores: number, T: number, pos0: number, heads: number, kvHeads: number, headDim: number, window: number, scale: number, h0: number, h1: number): void;
 }

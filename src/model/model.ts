@@ -6,7 +6,7 @@ import type { GenerateOptions } from "../generate/options.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
 import type { GenerationStream } from "../generate/stream.ts";
 import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
-import { FDB_LUT, FDB_POP, type RuntimeFormat } from "../quant/runtime.ts";
+import { FDB_LUT, FDB_LUT_EXACT, FDB_POP, type RuntimeFormat } from "../quant/runtime.ts";
 import { ropeInvFreq, type ModelConfig } from "./config.ts";
 import { Forward } from "./forward.ts";
 import { placeWeights, type LoadProgress } from "./loader.ts";
@@ -24,10 +24,11 @@ export interface LoadOptions {
   /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
   simd?: KernelPreference;
   /**
-   * Kernel for fdb2 (2-bit) matrices: 'lut' (lookup tables, the fastest measured here), 'popcount' (popcount over
-   * bit planes), or 'auto' (= 'lut'). Both compute exactly the same function.
+   * Kernel for fdb2 (2-bit) matrices, all on the same stored bit planes: 'lut' (lookup tables with 6-bit table
+   * entries — the fastest here), 'lut-exact' (exact int8 lookup tables), 'popcount' (popcount over bit planes,
+   * also exact), or 'auto' (= 'lut'). See docs/KERNELS.md for speed and accuracy of each.
    */
-  kernel?: "auto" | "lut" | "popcount";
+  kernel?: FdbKernel;
   /** Tokens per forward batch during prefill (default 64). */
   batchSize?: number;
   /** Custom fetch for URL sources. */
@@ -45,7 +46,7 @@ export interface ModelInfo {
   kvBytesPerToken: number;
   contextLength: number;
   /** The wasm kernel build in use, and the kernel that runs fdb2 matrices. */
-  kernels: { build: string; relaxedSimd: boolean; fdb: "lut" | "popcount" };
+  kernels: { build: string; relaxedSimd: boolean; fdb: string };
   threads: { count: number; reason: string };
   /** Peak wasm linear memory so far. */
   wasmMemoryBytes: number;
@@ -55,10 +56,8 @@ export interface ModelInfo {
 
 const DEFAULT_MAX_CONTEXT = 4096;
 
-function fdbFormat(kernel: "auto" | "lut" | "popcount"): RuntimeFormat {
-  if (kernel === "popcount") return FDB_POP;
-  return FDB_LUT;
-}
+export type FdbKernel = "auto" | "lut" | "lut-exact" | "popcount";
+const FDB_KERNELS: Record<FdbKernel, RuntimeFormat> = { auto: FDB_LUT, lut: FDB_LUT, "lut-exact": FDB_LUT_EXACT, popcount: FDB_POP };
 
 export class Model {
   private core: ModelCore;
@@ -80,8 +79,9 @@ export class Model {
     try {
       const engine = await Engine.create({ simd: options.simd });
       const kernel = options.kernel ?? "auto";
-      if (!["auto", "lut", "popcount"].includes(kernel)) throw invalidArgument(`kernel must be 'auto', 'lut' or 'popcount'`);
-      const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbFormat: fdbFormat(kernel) });
+      if (!(kernel in FDB_KERNELS)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
+      const fdbFormat = FDB_KERNELS[kernel];
+      const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbFormat });
       const config = opened.config;
       const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), batch);
       const contextLength = options.contextLength ?? Math.min(config.contextLength, DEFAULT_MAX_CONTEXT);
@@ -102,7 +102,7 @@ export class Model {
         weightBytes: placed.bytes,
         kvBytesPerToken: config.nLayers * 2 * kvDim * 4,
         contextLength,
-        kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: kernel === "popcount" ? "popcount" : "lut" },
+        kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: fdbFormat.name },
         threads: { count: 1, reason: "single-threaded engine" },
         hasChatTemplate: !!tokenizer.chatTemplate,
         metadata: opened.metadata,

@@ -73,12 +73,13 @@ export const F32: RuntimeFormat = {
   rowAlign: 8,
 };
 
-/** int8 activations (as i16) per 32, for q8 weights: [q16 (T·K·2)] [scales (T·K/32·4)]. */
-const I16_PREP: ActivationPrep = {
-  key: "i16/32",
-  bytes: (T, K) => align16(T * K * 2) + T * (K / 32) * 4,
+/** 7-bit activations per 32 for q8 weights (assembly/q8.ts): [q as i16 (T·K·2)] [q + 64 as u8 (T·K)] [scales]. */
+const Q7_PREP: ActivationPrep = {
+  key: "q7/32",
+  bytes: (T, K) => align16(T * K * 2) + align16(T * K) + T * (K / 32) * 4,
   run(engine, ws, x, T, K) {
-    engine.k.quantize_act_i16(ws, ws + align16(T * K * 2), x, T, K);
+    const qu = ws + align16(T * K * 2);
+    engine.k.quantize_act_q7(ws, qu, qu + align16(T * K), x, T, K);
   },
 };
 
@@ -86,13 +87,14 @@ const I16_PREP: ActivationPrep = {
 export const Q8: RuntimeFormat = {
   name: "q8",
   accepts: (type) => (type.name === "Q8_0" ? "raw" : undefined),
-  bytes: (rows, cols) => Math.ceil(rows / 4) * (cols / 32) * 144,
+  bytes: (rows, cols) => Math.ceil(rows / 4) * (cols / 32) * 160,
   pack(engine, w, r0, n, data) {
     withStaged(engine, data, (s) => engine.k.q8_pack(w.ptr, s, n, w.cols, r0));
   },
-  prep: I16_PREP,
+  prep: Q7_PREP,
   matmul(engine, out, _x, ws, w, T, m0, m1) {
-    engine.k.q8_matmul(out, ws, ws + align16(T * w.cols * 2), w.ptr, T, w.cols, w.rows, m0, m1);
+    const qu = ws + align16(T * w.cols * 2);
+    engine.k.q8_matmul(out, ws, qu, qu + align16(T * w.cols), w.ptr, T, w.cols, w.rows, m0, m1);
   },
   embed(engine, out, w, row) {
     engine.k.q8_unpack_row(out, w.ptr, w.cols, row);
@@ -100,9 +102,9 @@ export const Q8: RuntimeFormat = {
   rowAlign: 4,
 };
 
-/** Prepared input of the lookup-table kernel: [q (T·K)] [tables (T·K·8)] [scales (T·K/g·4)]. */
-const LUT_PREP: ActivationPrep = {
-  key: "fdb-lut",
+/** Prepared input of the exact lookup-table kernel: [q (T·K)] [tables (T·K·8)] [scales (T·K/g·4)]. */
+const LUT_EXACT_PREP: ActivationPrep = {
+  key: "fdb-lut-exact",
   bytes: (T, K, g) => align16(T * K) + T * K * 8 + T * (K / g) * 4,
   run(engine, ws, x, T, K, g) {
     const tables = ws + align16(T * K), scales = tables + T * K * 8;
@@ -113,23 +115,52 @@ const LUT_PREP: ActivationPrep = {
 
 export const isFdb = (type: TensorType) => type.name.startsWith("FDB2_G");
 
-/** fdb2 matrices through the lookup-table kernel (assembly/fdb-lut.ts). */
-export const FDB_LUT: RuntimeFormat = {
-  name: "fdb2-lut",
+const noEmbed = () => { throw new Error("internal: fdb2 matrices are not used as embeddings"); };
+
+/** fdb2 matrices through the exact lookup-table kernel (assembly/fdb-lut.ts: lo/hi nibble tables). */
+export const FDB_LUT_EXACT: RuntimeFormat = {
+  name: "fdb2-lut-exact",
   accepts: (type) => (isFdb(type) ? "raw" : undefined),
   bytes: (rows, cols, g) => Math.ceil(rows / 16) * (cols / g) * ((g / 8) * 32 + 128),
   pack(engine, w, r0, n, data) {
     withStaged(engine, data, (s) => engine.k.fdb_pack_lut(w.ptr, s, n, w.cols, w.group, r0));
   },
-  prep: LUT_PREP,
+  prep: LUT_EXACT_PREP,
   matmul(engine, out, _x, ws, w, T, m0, m1) {
     const K = w.cols, tables = ws + align16(T * K), scales = tables + T * K * 8;
     engine.k.fdb_matmul_lut(out, tables, scales, w.ptr, T, K, w.rows, w.group, m0, m1);
   },
-  embed() {
-    throw new Error("internal: fdb2 matrices are not used as embeddings");
-  },
+  embed: noEmbed,
   rowAlign: 16,
+};
+
+/**
+ * Prepared input of the fast lookup-table kernel: [q (T·K)] [activation scales (T·K/g·4)] [tables (T·K·4)]
+ * [table scales (T·K/g·4)].
+ */
+const LUT_PREP: ActivationPrep = {
+  key: "fdb-lut",
+  bytes: (T, K, g) => align16(T * K) + align16(T * (K / g) * 4) + T * K * 4 + T * (K / g) * 4,
+  run(engine, ws, x, T, K, g) {
+    const ascales = ws + align16(T * K), tables = ascales + align16(T * (K / g) * 4), tscales = tables + T * K * 4;
+    engine.k.quantize_act_i8(ws, ascales, x, T, K, g);
+    engine.k.fdb_build_qtables(tables, tscales, ws, ascales, T, K, g);
+  },
+};
+
+/**
+ * fdb2 matrices through the fast lookup-table kernel (assembly/fdb-lutq.ts): one table per 4 activations, its
+ * entries rounded to [-31, 31] per group. About 1.7× the exact kernel's speed; adds a little noise (KERNELS.md).
+ */
+export const FDB_LUT: RuntimeFormat = {
+  ...FDB_LUT_EXACT,
+  name: "fdb2-lut",
+  prep: LUT_PREP,
+  matmul(engine, out, _x, ws, w, T, m0, m1) {
+    const K = w.cols, g = w.group;
+    const tables = ws + align16(T * K) + align16(T * (K / g) * 4), tscales = tables + T * K * 4;
+    engine.k.fdb_matmul_lutq(out, tables, tscales, w.ptr, T, K, w.rows, g, m0, m1);
+  },
 };
 
 /** Prepared input of the popcount kernel: [q (T·K)] [bit planes] [scales (T·K/g·4)]. */
@@ -157,8 +188,6 @@ export const FDB_POP: RuntimeFormat = {
     const K = w.cols, planes = ws + align16(T * K), scales = planes + planesBytes(T, K);
     engine.k.fdb_matmul_pop(out, planes, scales, w.ptr, T, K, w.rows, w.group, m0, m1);
   },
-  embed() {
-    throw new Error("internal: fdb2 matrices are not used as embeddings");
-  },
+  embed: noEmbed,
   rowAlign: 1,
 };
