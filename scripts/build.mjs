@@ -47,7 +47,8 @@ async function bundle() {
   await esbuild.build({
     ...common,
     platform: "node",
-    entryPoints: { "node/index": "src/index.ts", cli: "src/cli/main.ts" },
+    // the pool worker is an entry of its own, next to the modules that start it (src/platform/*.ts)
+    entryPoints: { "node/index": "src/index.ts", "node/cli": "src/cli/main.ts", "node/pool-worker": "src/engine/pool-worker.ts" },
     outdir: "dist",
     // ESM bundles for Node still meet CommonJS dependencies; give them a `require`.
     banner: { js: "import { createRequire as __dbllmCreateRequire } from 'node:module'; const require = __dbllmCreateRequire(import.meta.url);" },
@@ -56,10 +57,10 @@ async function bundle() {
   await esbuild.build({
     ...common,
     platform: "browser",
-    entryPoints: { "browser/index": "src/index.ts" },
+    entryPoints: { "browser/index": "src/index.ts", "browser/pool-worker": "src/engine/pool-worker.ts" },
     outdir: "dist",
   });
-  const cli = path.join(root, "dist/cli.js");
+  const cli = path.join(root, "dist/node/cli.js");
   const text = await readFile(cli, "utf8");
   if (!text.startsWith("#!")) await writeFile(cli, `#!/usr/bin/env node\n${text}`);
   await chmod(cli, 0o755);

@@ -10,7 +10,11 @@ const require = createRequire(import.meta.url);
 /** llama_ftype values (llama.h). */
 export const FTYPE = { Q4_0: 2, Q8_0: 7, Q2_K: 10, Q4_K_M: 15 } as const;
 
-export function llamaQuantize(input: string, output: string, ftype: keyof typeof FTYPE, threads = 2): void {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let bound: { defaults: () => any; quantize: (i: string, o: string, p: unknown) => number } | undefined;
+
+function bind() {
+  if (bound) return bound;
   const koffi = require("koffi");
   const dir = path.join(peersDir(), "node_modules/@node-llama-cpp/linux-x64/bins/linux-x64");
   const lib = readdirSync(dir).find((f) => /^libllama\.v[\d.]+\.so$/.test(f));
@@ -23,6 +27,13 @@ export function llamaQuantize(input: string, output: string, ftype: keyof typeof
   });
   const defaults = llama.func("llama_model_quantize_params llama_model_quantize_default_params()");
   const quantize = llama.func("uint32 llama_model_quantize(const char *fname_inp, const char *fname_out, const llama_model_quantize_params *params)");
+  void Params;
+  bound = { defaults, quantize };
+  return bound;
+}
+
+export function llamaQuantize(input: string, output: string, ftype: keyof typeof FTYPE, threads = 2): void {
+  const { defaults, quantize } = bind();
   const p = defaults();
   p.nthread = threads;
   p.ftype = FTYPE[ftype];

@@ -2,6 +2,7 @@
 // matrix-matrix products) and each generated token (decode) go through this same code. Buffers are allocated
 // once per model for the largest batch; the per-token path allocates nothing.
 import type { Engine } from "../engine/engine.ts";
+import type { Executor, RangeCall } from "../engine/exec.ts";
 import type { Linear } from "../quant/runtime.ts";
 import type { ModelConfig } from "./config.ts";
 import type { KVCache } from "./kv-cache.ts";
@@ -28,15 +29,13 @@ export class Forward {
   private readonly logits: number; // (LOGIT_ROWS, vocab)
   private readonly cos: number;    // (B, rot/2)
   private readonly sin: number;    // (B, rot/2)
-  private scores = 0;              // (capacity) attention scores, grown on demand
-  private scoresCap = 0;
   private readonly ws: number;     // prepared activations (quantized / lookup tables) of one input
   private prepared = "";           // which input `ws` currently holds
   readonly scratchBytes: number;
   /** Called with each matrix input during forward passes (calibration); undefined in normal use. */
   observer: InputObserver | undefined;
 
-  constructor(private readonly e: Engine, private readonly c: ModelConfig, private readonly w: Weights, private readonly invFreq: Float64Array, maxBatch = 64) {
+  constructor(private readonly e: Engine, private readonly c: ModelConfig, private readonly w: Weights, private readonly invFreq: Float64Array, readonly exec: Executor, maxBatch = 64) {
     this.maxBatch = maxBatch;
     const B = maxBatch, qDim = c.nHeads * c.headDim, half = c.ropeDim / 2;
     const sizes = [B * c.dim, B * c.dim, B * qDim, B * qDim, B * c.ffnDim, B * c.ffnDim, LOGIT_ROWS * c.vocabSize, B * half, B * half];
@@ -74,7 +73,6 @@ export class Forward {
     for (let t = 0; t < T; t++) w.embed.format.embed(e, this.x + t * dim * 4, w.embed, tokens[t]);
     const fresh = () => { this.prepared = ""; }; // call whenever a matmul input buffer is rewritten
     this.ropeTable(pos0, T);
-    this.ensureScores(pos0 + T);
     const neox = c.ropeLayout === "neox" ? 1 : 0;
     const scale = 1 / Math.sqrt(hd);
     for (let l = 0; l < c.nLayers; l++) {
@@ -82,27 +80,27 @@ export class Forward {
       const kDst = cache.keys[l] + pos0 * kvDim * 4, vDst = cache.values[l] + pos0 * kvDim * 4;
       k.rmsnorm(this.xb, this.x, L.attnNorm, T, dim, c.normEps); fresh();
       this.observer?.("attn", l, this.xb, T, dim);
-      this.matmul(this.q, this.xb, L.wq, T);
-      this.matmul(kDst, this.xb, L.wk, T);
-      this.matmul(vDst, this.xb, L.wv, T);
+      this.project(this.xb, T, [[this.q, L.wq], [kDst, L.wk], [vDst, L.wv]]);
       if (L.qNorm) {
         k.rmsnorm(this.q, this.q, L.qNorm, T * c.nHeads, hd, c.normEps);
         k.rmsnorm(kDst, kDst, L.kNorm, T * c.nKvHeads, hd, c.normEps);
       }
       k.rope(this.q, this.cos, this.sin, T, c.nHeads, hd, c.ropeDim, neox);
       k.rope(kDst, this.cos, this.sin, T, c.nKvHeads, hd, c.ropeDim, neox);
-      k.attention(this.att, this.q, cache.keys[l], cache.values[l], this.scores, T, pos0, c.nHeads, c.nKvHeads, hd, c.slidingWindow, scale, 0, c.nHeads);
+      this.exec.run([{
+        fn: "attention", args: [this.att, this.q, cache.keys[l], cache.values[l], 0, T, pos0, c.nHeads, c.nKvHeads, hd, c.slidingWindow, scale],
+        count: c.nHeads, align: c.nHeads / c.nKvHeads, scratchArg: 4,
+      }], (pos0 + T) * 4 + 16);
       fresh();
       this.observer?.("attn_out", l, this.att, T, c.nHeads * hd);
-      this.matmul(this.xb, this.att, L.wo, T);
+      this.project(this.att, T, [[this.xb, L.wo]]);
       k.add(this.x, this.xb, T * dim);
       k.rmsnorm(this.xb, this.x, L.ffnNorm, T, dim, c.normEps); fresh();
       this.observer?.("ffn", l, this.xb, T, dim);
-      this.matmul(this.hb, this.xb, L.wGate, T);
-      this.matmul(this.hb2, this.xb, L.wUp, T);
+      this.project(this.xb, T, [[this.hb, L.wGate], [this.hb2, L.wUp]]);
       k.silu_mul(this.hb, this.hb, this.hb2, T * c.ffnDim); fresh();
       this.observer?.("ffn_down", l, this.hb, T, c.ffnDim);
-      this.matmul(this.xb, this.hb, L.wDown, T);
+      this.project(this.hb, T, [[this.xb, L.wDown]]);
       k.add(this.x, this.xb, T * dim);
     }
   }
@@ -114,20 +112,32 @@ export class Forward {
       const n = Math.min(LOGIT_ROWS, r1 - r);
       e.k.rmsnorm(this.xb, this.x + r * c.dim * 4, w.outNorm, n, c.dim, c.normEps);
       this.prepared = "";
-      this.matmul(this.logits, this.xb, w.head, n);
+      this.project(this.xb, n, [[this.logits, w.head]]);
       out.set(e.f32(this.logits, n * c.vocabSize), at + (r - r0) * c.vocabSize);
     }
   }
 
-  /** out = x · linᵀ (+ bias). Prepared activations are reused while the same input feeds the same kind of kernel. */
-  private matmul(out: number, x: number, lin: Linear, T: number): void {
-    const prep = lin.format.prep;
-    if (prep) {
-      const key = `${prep.key}/${lin.group}/${x}/${T}`;
-      if (key !== this.prepared) { prep.run(this.e, this.ws, x, T, lin.cols, lin.group); this.prepared = key; }
+  /**
+   * out_i = x · W_iᵀ (+ bias) for matrices reading the same input: the input is prepared (quantized, tables)
+   * once if their formats agree, and the products run as one job (split across threads by rows).
+   */
+  private project(x: number, T: number, targets: [out: number, lin: Linear][]): void {
+    const calls: RangeCall[] = [];
+    for (const [out, lin] of targets) {
+      const prep = lin.format.prep;
+      if (prep) {
+        const key = `${prep.key}/${lin.group}/${x}/${T}`;
+        if (key !== this.prepared) {
+          if (calls.length) { this.exec.run(calls.splice(0)); } // a different preparation overwrites the buffer
+          prep.run(this.e, this.ws, x, T, lin.cols, lin.group);
+          this.prepared = key;
+        }
+      }
+      const { fn, args } = lin.format.matmul(out, x, this.ws, lin, T);
+      calls.push({ fn, args, count: lin.rows, align: lin.format.rowAlign });
     }
-    lin.format.matmul(this.e, out, x, this.ws, lin, T, 0, lin.rows);
-    if (lin.bias) this.e.k.add_rows(out, lin.bias, T, lin.rows);
+    this.exec.run(calls);
+    for (const [out, lin] of targets) if (lin.bias) this.e.k.add_rows(out, lin.bias, T, lin.rows);
   }
 
   /** cos/sin of every (position, rotary pair) of this batch, computed in float64 then rounded. */
@@ -141,12 +151,5 @@ export class Forward {
         sin[t * half + i] = Math.sin(a);
       }
     }
-  }
-
-  private ensureScores(n: number): void {
-    if (n <= this.scoresCap) return;
-    if (this.scores) this.e.arena.dealloc(this.scores);
-    this.scoresCap = Math.max(n, this.scoresCap * 2, 256);
-    this.scores = this.e.allocF32(this.scoresCap, "attention scores");
   }
 }

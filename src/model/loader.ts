@@ -6,7 +6,7 @@ import type { Engine } from "../engine/engine.ts";
 import { DbllmError, throwIfAborted } from "../errors.ts";
 import type { ByteSource } from "../formats/source.ts";
 import { readExact } from "../formats/source.ts";
-import { F32, FDB_LUT, Q8, isFdb, type Linear, type RuntimeFormat } from "../quant/runtime.ts";
+import { F32, FDB_LUT, FDB_LUT_EXACT, Q8, isFdb, type Linear, type RuntimeFormat } from "../quant/runtime.ts";
 import { requireDecodable, type TensorType } from "../quant/table.ts";
 import type { OpenedModel, TensorRef } from "./sources.ts";
 import { weightSpecs, type TensorSpec, type Weights } from "./weights.ts";
@@ -31,8 +31,8 @@ export interface PlaceOptions {
  * rows are whole groups of 32), everything else is decoded to f32.
  */
 export function formatFor(type: TensorType, cols: number, fdb: RuntimeFormat = FDB_LUT): RuntimeFormat {
-  // the popcount kernel works on 64-column words: groups of 32 stay on the lookup-table kernel
-  if (isFdb(type)) return fdb.accepts(type) ? fdb : FDB_LUT;
+  // the popcount kernel works on 64-column words: groups of 32 go to the exact lookup-table kernel (same numbers)
+  if (isFdb(type)) return fdb.accepts(type) ? fdb : FDB_LUT_EXACT;
   if (type.name === "Q8_0" && cols % 32 === 0) return Q8;
   return F32;
 }

@@ -1,6 +1,10 @@
 // The public Model: loads from any source, owns the wasm engine and weights, hands out sessions, and offers
 // generate()/chat() on a default session.
 import { Engine, type KernelPreference } from "../engine/engine.ts";
+import { SingleThread, type Executor } from "../engine/exec.ts";
+import { detectFeatures } from "../engine/features.ts";
+import { Pool } from "../engine/pool.ts";
+import { platform } from "#platform";
 import { DbllmError, invalidArgument, throwIfAborted } from "../errors.ts";
 import type { GenerateOptions } from "../generate/options.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
@@ -33,6 +37,12 @@ export interface LoadOptions {
   batchSize?: number;
   /** Custom fetch for URL sources. */
   fetch?: typeof fetch;
+  /**
+   * Threads for matrix products and attention (default: min(logical cores, 4)). Needs WebAssembly threads and
+   * shared memory: browsers only offer them to cross-origin-isolated pages, edge runtimes not at all; where they
+   * are missing the model runs on one thread and info().threads says why.
+   */
+  threads?: number;
 }
 
 export interface ModelInfo {
@@ -56,6 +66,15 @@ export interface ModelInfo {
 
 const DEFAULT_MAX_CONTEXT = 4096;
 
+/** Whether `requested` threads can run here: shared wasm memory, workers, and (in browsers) isolation. */
+function threadPlan(requested: number): { shared: boolean; reason: string } {
+  if (requested === 1) return { shared: false, reason: "threads: 1 requested" };
+  const support = platform.threadSupport();
+  if (!support.ok) return { shared: false, reason: support.reason };
+  if (!detectFeatures().sharedMemory) return { shared: false, reason: "this engine has no WebAssembly threads (shared memory)" };
+  return { shared: true, reason: `${requested} threads` };
+}
+
 export type FdbKernel = "auto" | "lut" | "lut-exact" | "popcount";
 const FDB_KERNELS: Record<FdbKernel, RuntimeFormat> = { auto: FDB_LUT, lut: FDB_LUT, "lut-exact": FDB_LUT_EXACT, popcount: FDB_POP };
 
@@ -75,15 +94,20 @@ export class Model {
     }
     const batch = options.batchSize ?? 64;
     if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) throw invalidArgument(`batchSize must be an integer in [1, 4096]`);
+    const requested = options.threads ?? Math.min(platform.cpuCount(), 4);
+    if (!Number.isSafeInteger(requested) || requested < 1 || requested > 64) throw invalidArgument(`threads must be an integer in [1, 64], got ${options.threads}`);
     const opened = await openModel(source, { signal: options.signal, fetch: options.fetch });
+    let exec: Executor | undefined;
     try {
-      const engine = await Engine.create({ simd: options.simd });
+      const threading = threadPlan(requested);
+      const engine = await Engine.create({ simd: options.simd, shared: threading.shared });
       const kernel = options.kernel ?? "auto";
       if (!(kernel in FDB_KERNELS)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
       const fdbFormat = FDB_KERNELS[kernel];
       const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbFormat });
       const config = opened.config;
-      const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), batch);
+      exec = threading.shared ? await Pool.create(engine, requested, `${requested} threads`).catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`)) : new SingleThread(engine, threading.reason);
+      const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), exec, batch);
       const contextLength = options.contextLength ?? Math.min(config.contextLength, DEFAULT_MAX_CONTEXT);
       const tokenizer = opened.tokenizer;
       const core: ModelCore = {
@@ -103,10 +127,13 @@ export class Model {
         kvBytesPerToken: config.nLayers * 2 * kvDim * 4,
         contextLength,
         kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: fdbFormat.name },
-        threads: { count: 1, reason: "single-threaded engine" },
+        threads: { count: exec.threads, reason: exec.reason },
         hasChatTemplate: !!tokenizer.chatTemplate,
         metadata: opened.metadata,
       });
+    } catch (e) {
+      exec?.dispose();
+      throw e;
     } finally {
       await Promise.all(opened.files.map((f) => f.close()));
     }
@@ -138,10 +165,11 @@ export class Model {
     return this.session().chat(messages, options);
   }
 
-  /** Frees the default session; the model's weights live as long as the Model object. */
+  /** Frees the default session and stops the worker pool; the weights live as long as the Model object. */
   dispose(): void {
     this.defaultSession?.dispose();
     this.defaultSession = undefined;
+    this.core.forward.exec.dispose();
     this.disposed = true;
   }
 

@@ -4,7 +4,12 @@ import { availableParallelism, cpus } from "node:os";
 import path from "node:path";
 import { DbllmError } from "../errors.ts";
 import type { ByteSource } from "../formats/source.ts";
-import type { Platform } from "./types.ts";
+import type { Platform, WorkerHandle } from "./types.ts";
+
+/** The worker script next to this module: the bundle's pool-worker.js, or the .ts source under tsx. */
+function workerUrl(): URL {
+  return import.meta.url.endsWith(".ts") ? new URL("../engine/pool-worker.ts", import.meta.url) : new URL("./pool-worker.js", import.meta.url);
+}
 
 function ioError(p: string, e: unknown): DbllmError {
   const code = (e as NodeJS.ErrnoException).code;
@@ -50,4 +55,28 @@ export const platform: Platform = {
   },
   join: (dir, name) => path.join(dir, name),
   cpuCount: () => (typeof availableParallelism === "function" ? availableParallelism() : cpus().length),
+  threadSupport: () => ({ ok: true }),
+  async createWorker(): Promise<WorkerHandle> {
+    const { Worker } = await import("node:worker_threads");
+    const url = workerUrl();
+    // Running from sources (tests under tsx): workers do not inherit tsx's loader, so a one-line bootstrap
+    // registers it before importing the TypeScript worker. Built bundles start pool-worker.js directly.
+    const entry = url.pathname.endsWith(".ts")
+      ? new URL(`data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))}; register(); await import(${JSON.stringify(url.href)});`)}`)
+      : url;
+    const w = new Worker(entry);
+    w.unref();
+    return {
+      postMessage: (m) => w.postMessage(m),
+      onMessage: (cb) => { w.on("message", cb); },
+      onError: (cb) => { w.on("error", cb); },
+      terminate: () => { void w.terminate(); },
+    };
+  },
+  async parentPort() {
+    const { parentPort } = await import("node:worker_threads");
+    if (!parentPort) throw new Error("internal: not running in a worker");
+    return { postMessage: (m) => parentPort.postMessage(m), once: (cb) => { parentPort.once("message", cb); } };
+  },
+  canBlock: true,
 };

@@ -2,6 +2,14 @@
 // and edge runtimes have no file system, so paths there are URLs (platform/web.ts).
 import type { ByteSource } from "../formats/source.ts";
 
+/** A started worker running src/engine/pool-worker.ts. */
+export interface WorkerHandle {
+  postMessage(message: unknown): void;
+  onMessage(cb: (message: unknown) => void): void;
+  onError(cb: (error: Error) => void): void;
+  terminate(): void;
+}
+
 export interface Platform {
   readonly name: "node" | "web";
   /** True when `s` names a local path (rather than a URL) on this platform. */
@@ -13,4 +21,12 @@ export interface Platform {
   join(dir: string, name: string): string;
   /** Logical CPU count (for thread defaults). */
   cpuCount(): number;
+  /** Whether threads can run here, and why not when they cannot. */
+  threadSupport(): { ok: true } | { ok: false; reason: string };
+  /** Starts a pool worker. */
+  createWorker(): Promise<WorkerHandle>;
+  /** Inside a pool worker: the channel to the thread that started it. */
+  parentPort(): Promise<{ postMessage(m: unknown): void; once(cb: (m: unknown) => void): void }>;
+  /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+  readonly canBlock: boolean;
 }

@@ -1,6 +1,9 @@
 // Browser / edge implementation of the platform interface: there are no files, every string is a URL.
 import { DbllmError } from "../errors.ts";
-import type { Platform } from "./types.ts";
+import type { Platform, WorkerHandle } from "./types.ts";
+
+const g = globalThis as unknown as { crossOriginIsolated?: boolean; Worker?: typeof Worker; SharedArrayBuffer?: unknown; document?: unknown; WorkerGlobalScope?: unknown };
+const isWindow = typeof g.document !== "undefined";
 
 const noFs = (what: string) => new DbllmError("INVALID_ARGUMENT", `${what}: local paths and directories need Node; pass a URL, ArrayBuffer or Blob`);
 
@@ -13,4 +16,26 @@ export const platform: Platform = {
   exists: async () => false,
   join: (dir, name) => `${dir.replace(/\/$/, "")}/${name}`,
   cpuCount: () => (typeof navigator !== "undefined" && navigator.hardwareConcurrency) || 1,
+  threadSupport() {
+    if (typeof g.Worker !== "function") return { ok: false, reason: "this runtime has no Web Workers (edge function?)" };
+    if (typeof g.SharedArrayBuffer === "undefined" || g.crossOriginIsolated === false) {
+      return { ok: false, reason: "the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so SharedArrayBuffer is unavailable" };
+    }
+    return { ok: true };
+  },
+  async createWorker(): Promise<WorkerHandle> {
+    const w = new g.Worker!(new URL("./pool-worker.js", import.meta.url), { type: "module" });
+    return {
+      postMessage: (m) => w.postMessage(m),
+      onMessage: (cb) => { w.addEventListener("message", (e) => cb(e.data)); },
+      onError: (cb) => { w.addEventListener("error", (e) => cb(new Error(e.message))); },
+      terminate: () => w.terminate(),
+    };
+  },
+  async parentPort() {
+    const scope = globalThis as unknown as { postMessage(m: unknown): void; addEventListener(t: string, cb: (e: MessageEvent) => void, o?: object): void };
+    return { postMessage: (m) => scope.postMessage(m), once: (cb) => scope.addEventListener("message", (e: MessageEvent) => cb(e.data), { once: true }) };
+  },
+  // a window's main thread may not Atomics.wait; workers may
+  canBlock: !isWindow,
 };

@@ -3,6 +3,7 @@
 // weighs each column's squared error by it (columns that carry large activations matter more).
 // The model must fit into wasm memory with f32 weights (the streaming quantizer itself does not need that).
 import { Engine } from "../engine/engine.ts";
+import { SingleThread } from "../engine/exec.ts";
 import { DbllmError, throwIfAborted } from "../errors.ts";
 import { ropeInvFreq } from "../model/config.ts";
 import { Forward, type InputSite } from "../model/forward.ts";
@@ -26,7 +27,7 @@ export async function collectImportance(
   const ctx = Math.min(options.ctx ?? 512, tokens.length);
   const engine = await Engine.create();
   const placed = await placeWeights(engine, model, { signal: options.signal });
-  const forward = new Forward(engine, model.config, placed.weights, ropeInvFreq(model.config, placed.ropeFreqs), 64);
+  const forward = new Forward(engine, model.config, placed.weights, ropeInvFreq(model.config, placed.ropeFreqs), new SingleThread(engine, "calibration"), 64);
   const cache = new KVCache(engine, model.config, ctx);
   const sums = new Map<string, Float64Array>();
   let rows = 0;

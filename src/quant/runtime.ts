@@ -4,6 +4,7 @@
 // — it never branches on a type. Activation preparation (quantization, lookup tables) is keyed so that
 // matrices reading the same input (q/k/v, gate/up) share one.
 import type { Engine } from "../engine/engine.ts";
+import type { KernelName } from "../engine/exec.ts";
 import type { TensorType } from "./table.ts";
 
 export interface Linear {
@@ -35,8 +36,11 @@ export interface RuntimeFormat {
   /** Packs rows [r0, r0 + n) given as raw stored bytes or f32 values (n·cols). */
   pack(engine: Engine, w: Linear, r0: number, n: number, data: Uint8Array | Float32Array): void;
   readonly prep?: ActivationPrep;
-  /** out (T, rows) = x (T, cols) · Wᵀ for output rows [m0, m1); `ws` holds the prepared x (if prep). */
-  matmul(engine: Engine, out: number, x: number, ws: number, w: Linear, T: number, m0: number, m1: number): void;
+  /**
+   * The kernel computing out (T, rows) = x (T, cols) · Wᵀ; it is called with `args` followed by an output row
+   * range [m0, m1). `ws` holds the prepared x (if the format has a prep).
+   */
+  matmul(out: number, x: number, ws: number, w: Linear, T: number): { fn: KernelName; args: number[] };
   /** out (cols) f32 = row `row` of the matrix (embedding look-up). */
   embed(engine: Engine, out: number, w: Linear, row: number): void;
   /** Row ranges given to matmul start at multiples of this (for splitting across threads). */
@@ -64,9 +68,7 @@ export const F32: RuntimeFormat = {
   pack(engine, w, r0, n, data) {
     withStaged(engine, data, (s) => engine.k.pack_f32x8(w.ptr, s, n, w.cols, r0));
   },
-  matmul(engine, out, x, _ws, w, T, m0, m1) {
-    engine.k.matmul_f32(out, x, w.ptr, T, w.cols, w.rows, m0, m1);
-  },
+  matmul: (out, x, _ws, w, T) => ({ fn: "matmul_f32", args: [out, x, w.ptr, T, w.cols, w.rows] }),
   embed(engine, out, w, row) {
     engine.k.unpack_row_f32x8(out, w.ptr, w.cols, row);
   },
@@ -92,9 +94,9 @@ export const Q8: RuntimeFormat = {
     withStaged(engine, data, (s) => engine.k.q8_pack(w.ptr, s, n, w.cols, r0));
   },
   prep: Q7_PREP,
-  matmul(engine, out, _x, ws, w, T, m0, m1) {
+  matmul(out, _x, ws, w, T) {
     const qu = ws + align16(T * w.cols * 2);
-    engine.k.q8_matmul(out, ws, qu, qu + align16(T * w.cols), w.ptr, T, w.cols, w.rows, m0, m1);
+    return { fn: "q8_matmul", args: [out, ws, qu, qu + align16(T * w.cols), w.ptr, T, w.cols, w.rows] };
   },
   embed(engine, out, w, row) {
     engine.k.q8_unpack_row(out, w.ptr, w.cols, row);
@@ -126,9 +128,9 @@ export const FDB_LUT_EXACT: RuntimeFormat = {
     withStaged(engine, data, (s) => engine.k.fdb_pack_lut(w.ptr, s, n, w.cols, w.group, r0));
   },
   prep: LUT_EXACT_PREP,
-  matmul(engine, out, _x, ws, w, T, m0, m1) {
+  matmul(out, _x, ws, w, T) {
     const K = w.cols, tables = ws + align16(T * K), scales = tables + T * K * 8;
-    engine.k.fdb_matmul_lut(out, tables, scales, w.ptr, T, K, w.rows, w.group, m0, m1);
+    return { fn: "fdb_matmul_lut", args: [out, tables, scales, w.ptr, T, K, w.rows, w.group] };
   },
   embed: noEmbed,
   rowAlign: 16,
@@ -156,10 +158,10 @@ export const FDB_LUT: RuntimeFormat = {
   ...FDB_LUT_EXACT,
   name: "fdb2-lut",
   prep: LUT_PREP,
-  matmul(engine, out, _x, ws, w, T, m0, m1) {
+  matmul(out, _x, ws, w, T) {
     const K = w.cols, g = w.group;
     const tables = ws + align16(T * K) + align16(T * (K / g) * 4), tscales = tables + T * K * 4;
-    engine.k.fdb_matmul_lutq(out, tables, tscales, w.ptr, T, K, w.rows, g, m0, m1);
+    return { fn: "fdb_matmul_lutq", args: [out, tables, tscales, w.ptr, T, K, w.rows, g] };
   },
 };
 
@@ -184,9 +186,9 @@ export const FDB_POP: RuntimeFormat = {
     withStaged(engine, data, (s) => engine.k.fdb_pack_pop(w.ptr, s, n, w.cols, w.group, r0));
   },
   prep: POP_PREP,
-  matmul(engine, out, _x, ws, w, T, m0, m1) {
+  matmul(out, _x, ws, w, T) {
     const K = w.cols, planes = ws + align16(T * K), scales = planes + planesBytes(T, K);
-    engine.k.fdb_matmul_pop(out, planes, scales, w.ptr, T, K, w.rows, w.group, m0, m1);
+    return { fn: "fdb_matmul_pop", args: [out, planes, scales, w.ptr, T, K, w.rows, w.group] };
   },
   embed: noEmbed,
   rowAlign: 1,

@@ -1,0 +1,33 @@
+// The worker pool's protocol, shared by the main side (pool.ts) and the workers (pool-worker.ts).
+// Setup travels by postMessage once; every job afterwards goes through a control block in the shared wasm
+// memory: Int32 words SEQ (job counter), REMAINING (workers not done), STOP, ERROR; then one slot per worker
+// holding its calls as float64: [count, then per call: kernel index, argument count, arguments...].
+
+export const SEQ = 0, REMAINING = 1, STOP = 2, ERROR = 3;
+export const CONTROL_BYTES = 64;
+export const SLOT_BYTES = 2048;
+export const MAX_CALLS = 8;
+export const MAX_ARGS = 20;
+
+/** Kernels workers may run (indices into this list travel in the slots). */
+export const POOL_KERNELS = [
+  "matmul_f32", "q8_matmul", "fdb_matmul_lut", "fdb_matmul_lutq", "fdb_matmul_pop", "attention",
+] as const;
+export type PoolKernel = (typeof POOL_KERNELS)[number];
+
+export interface WorkerInit {
+  type: "dbllm:init";
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: number;
+  slot: number;
+}
+
+export type WorkerMessage = { type: "dbllm:ready" } | { type: "dbllm:error"; message: string };
+
+/**
+ * How long a waiting thread polls before it sleeps in Atomics.wait (ms). Jobs come every ~0.1 ms while a token
+ * runs, so a short poll saves the wake-up latency; a long one steals the core from other threads when the
+ * machine is oversubscribed (more threads than free cores), which made every job wait for a time slice.
+ */
+export const SPIN_MS = 0.2;

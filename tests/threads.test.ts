@@ -1,0 +1,50 @@
+// The worker pool: a model split across threads computes exactly what one thread computes (row and head
+// splits do not change any row's arithmetic), for every runtime format; info() reports the thread count.
+import path from "node:path";
+import { writeFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadModel } from "../src/index.ts";
+import { openModel } from "../src/model/sources.ts";
+import { quantizeModel } from "../src/quant/quantize.ts";
+import { buildRandomModel } from "./helpers/random-model.ts";
+import { assertClose } from "./helpers/numeric.ts";
+import { workDir } from "./helpers/workdir.ts";
+
+const dir = workDir("threads");
+// odd sizes so that row ranges end inside blocks: dim 96, ffn 200 (not multiples of 16), 6/2 heads
+const built = buildRandomModel(dir, { arch: "qwen2", dim: 96, nLayers: 2, nHeads: 6, nKvHeads: 2, ffnDim: 224, tied: false, merges: 150, seed: 41, ggufType: "Q8_0" });
+const dbllm = path.join(dir, "model.dbllm");
+{
+  const m = await openModel(built.gguf);
+  const chunks: Uint8Array[] = [];
+  for await (const c of quantizeModel(m, { method: "fdb", groupSize: 64, embed: "q8", head: "q8" })) chunks.push(c);
+  writeFileSync(dbllm, Buffer.concat(chunks));
+}
+
+const prompt = Array.from({ length: 70 }, (_, i) => (i * 37) % 300);
+
+for (const [label, file, kernel] of [["f32 + q8 (GGUF Q8_0)", built.gguf, "auto"], ["fdb2 lut", dbllm, "lut"], ["fdb2 lut-exact", dbllm, "lut-exact"], ["fdb2 popcount", dbllm, "popcount"]] as const) {
+  test(`${label}: 2 and 3 threads give bit-identical logits to 1 thread`, async () => {
+    const results: Float32Array[] = [];
+    for (const threads of [1, 2, 3]) {
+      const model = await loadModel(file, { contextLength: 128, threads, kernel, batchSize: 32 });
+      assert.is(model.info().threads.count, threads, model.info().threads.reason);
+      const s = model.createSession();
+      const all = await s.evaluate(prompt);
+      const step = await s.evaluate([5]); // a decode step after a multi-chunk prefill
+      results.push(Float32Array.from([...all, ...step]));
+      model.dispose();
+    }
+    assertClose(`${label}: 2 threads vs 1`, results[1], results[0], 0, true);
+    assertClose(`${label}: 3 threads vs 1`, results[2], results[0], 0, true);
+  });
+}
+
+test("threads: 1 and invalid thread counts", async () => {
+  const m = await loadModel(built.gguf, { threads: 1 });
+  assert.equal(m.info().threads, { count: 1, reason: "threads: 1 requested" });
+  await assert.not.ok(await loadModel(built.gguf, { threads: 0 }).then(() => true, (e) => e.code !== "INVALID_ARGUMENT"));
+});
+
+test.run();
