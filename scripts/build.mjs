@@ -1,7 +1,7 @@
 // Builds everything `dist/` needs: the wasm kernels (AssemblyScript, one module per feature set), a JS module
 // that inlines them, the esbuild bundles (Node, browser, CLI) and the type declarations.
 // Usage: node scripts/build.mjs [--wasm-only]
-import { mkdir, readFile, writeFile, chmod } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile, chmod } from "node:fs/promises";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -43,6 +43,7 @@ async function buildWasm() {
 
 async function bundle() {
   const esbuild = await import("esbuild");
+  await rm(path.join(root, "dist"), { recursive: true, force: true });
   const common = { bundle: true, format: "esm", sourcemap: true, target: "es2022", logLevel: "warning" };
   await esbuild.build({
     ...common,

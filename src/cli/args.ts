@@ -9,6 +9,8 @@ export class UsageError extends Error {}
 export const LOAD_OPTIONS = {
   ctx: { type: "string" },
   simd: { type: "string" },
+  threads: { type: "string" },
+  kernel: { type: "string" },
   quiet: { type: "boolean", short: "q" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -43,7 +45,14 @@ function num(name: string, v: string | undefined, integer = false): number | und
 export function loadOptions(v: Record<string, unknown>): LoadOptions {
   const simd = v.simd as string | undefined;
   if (simd !== undefined && !["auto", "simd", "relaxed"].includes(simd)) throw new UsageError(`--simd must be auto, simd or relaxed`);
-  return { contextLength: num("ctx", v.ctx as string | undefined, true), simd: simd as LoadOptions["simd"] };
+  const kernel = v.kernel as string | undefined;
+  if (kernel !== undefined && !["auto", "lut", "lut-exact", "popcount"].includes(kernel)) throw new UsageError(`--kernel must be auto, lut, lut-exact or popcount`);
+  return {
+    contextLength: num("ctx", v.ctx as string | undefined, true),
+    simd: simd as LoadOptions["simd"],
+    threads: num("threads", v.threads as string | undefined, true),
+    kernel: kernel as LoadOptions["kernel"],
+  };
 }
 
 export function generateOptions(v: Record<string, unknown>): GenerateOptions {

@@ -11,6 +11,8 @@ export const RUN_HELP = `dbllm run <model> -p "prompt" [options]
   -t, --temperature <x>     0 = greedy (default 0.7); --top-k, --top-p, --min-p, --seed,
                             --repeat-penalty, --presence-penalty, --frequency-penalty, --stop <s> (repeatable)
       --ctx <n>             context length (default: the model's, at most 4096)
+      --threads <n>         threads (default: min(cores, 4))
+      --kernel auto|lut|lut-exact|popcount   kernel for 2-bit matrices (default auto = lut)
       --simd auto|simd|relaxed  kernel build (default auto)
   -q, --quiet               no progress bar or stats`;
 

@@ -46,6 +46,7 @@ export class Pool implements Executor {
         const init: WorkerInit = { type: "dbllm:init", module: engine.module, memory: engine.memory, control, slot: control + CONTROL_BYTES + w * SLOT_BYTES };
         worker.postMessage(init);
         await ready;
+        worker.unref(); // from here on the worker talks only through shared memory
       }
     } catch (e) {
       for (const w of workers) w.terminate();

@@ -38,6 +38,13 @@ export interface LoadOptions {
   /** Custom fetch for URL sources. */
   fetch?: typeof fetch;
   /**
+   * Model cache for URL sources (browsers; ignored in Node, which reads files): true (the default in browsers)
+   * keeps the downloaded file in the Cache API (or OPFS where only that exists) and reuses it while the
+   * server's size/ETag/Last-Modified still match; false always downloads; 'cache-api' / 'opfs' pick one
+   * storage. A full quota only skips caching. See docs/BROWSER.md.
+   */
+  cache?: boolean | "cache-api" | "opfs";
+  /**
    * Threads for matrix products and attention (default: min(logical cores, 4)). Needs WebAssembly threads and
    * shared memory: browsers only offer them to cross-origin-isolated pages, edge runtimes not at all; where they
    * are missing the model runs on one thread and info().threads says why.
@@ -96,7 +103,7 @@ export class Model {
     if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) throw invalidArgument(`batchSize must be an integer in [1, 4096]`);
     const requested = options.threads ?? Math.min(platform.cpuCount(), 4);
     if (!Number.isSafeInteger(requested) || requested < 1 || requested > 64) throw invalidArgument(`threads must be an integer in [1, 64], got ${options.threads}`);
-    const opened = await openModel(source, { signal: options.signal, fetch: options.fetch });
+    const opened = await openModel(source, { signal: options.signal, fetch: options.fetch, cache: options.cache });
     let exec: Executor | undefined;
     try {
       const threading = threadPlan(requested);

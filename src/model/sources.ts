@@ -6,7 +6,7 @@ import { DbllmError } from "../errors.ts";
 import { GGUFMeta, isGGUF, readGGUF } from "../formats/gguf.ts";
 import { interpretDbllm, isDbllm } from "../formats/dbllm.ts";
 import { looksLikeSafetensors, readSafetensors } from "../formats/safetensors.ts";
-import { blobSource, bufferSource, urlSource, type ByteSource } from "../formats/source.ts";
+import { blobSource, bufferSource, type ByteSource } from "../formats/source.ts";
 import type { TensorInfo } from "../formats/tensor-info.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
 import { Tokenizer } from "../tokenizer/index.ts";
@@ -38,6 +38,7 @@ export interface OpenedModel {
 export interface OpenOptions {
   signal?: AbortSignal;
   fetch?: typeof fetch;
+  cache?: boolean | "cache-api" | "opfs";
 }
 
 export async function openModel(source: ModelSource, options: OpenOptions = {}): Promise<OpenedModel> {
@@ -47,7 +48,7 @@ export async function openModel(source: ModelSource, options: OpenOptions = {}):
       if (await platform.isDirectory(s)) return openHFDirectory(s);
       return openSingle(await platform.openFile(s));
     }
-    return openSingle(await urlSource(s, options.signal, options.fetch));
+    return openSingle(await platform.openUrl(s, options));
   }
   if (typeof Blob !== "undefined" && source instanceof Blob) return openSingle(blobSource(source, (source as File).name || "blob"));
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return openSingle(bufferSource(source));

@@ -3,7 +3,7 @@ import { open, readFile, stat } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
 import path from "node:path";
 import { DbllmError } from "../errors.ts";
-import type { ByteSource } from "../formats/source.ts";
+import { urlSource, type ByteSource } from "../formats/source.ts";
 import type { Platform, WorkerHandle } from "./types.ts";
 
 /** The worker script next to this module: the bundle's pool-worker.js, or the .ts source under tsx. */
@@ -41,6 +41,7 @@ export const platform: Platform = {
     };
     return source;
   },
+  openUrl: (url, o) => urlSource(url, o.signal, o.fetch),
   async isDirectory(p) {
     try { return (await stat(p)).isDirectory(); } catch (e) { throw ioError(p, e); }
   },
@@ -65,11 +66,11 @@ export const platform: Platform = {
       ? new URL(`data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(import.meta.resolve("tsx/esm/api"))}; register(); await import(${JSON.stringify(url.href)});`)}`)
       : url;
     const w = new Worker(entry);
-    w.unref();
     return {
       postMessage: (m) => w.postMessage(m),
       onMessage: (cb) => { w.on("message", cb); },
       onError: (cb) => { w.on("error", cb); },
+      unref: () => { w.removeAllListeners("message"); w.removeAllListeners("error"); w.unref(); },
       terminate: () => { void w.terminate(); },
     };
   },

@@ -7,7 +7,17 @@ export interface WorkerHandle {
   postMessage(message: unknown): void;
   onMessage(cb: (message: unknown) => void): void;
   onError(cb: (error: Error) => void): void;
+  /** Lets the process exit while this worker idles (Node); a no-op in browsers. */
+  unref(): void;
   terminate(): void;
+}
+
+/** loadModel's options for URL sources. */
+export interface UrlOpenOptions {
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+  /** Model cache (browsers): true = the first supported storage, false = none, or one storage by name. */
+  cache?: boolean | "cache-api" | "opfs";
 }
 
 export interface Platform {
@@ -15,6 +25,8 @@ export interface Platform {
   /** True when `s` names a local path (rather than a URL) on this platform. */
   isLocalPath(s: string): boolean;
   openFile(path: string): Promise<ByteSource>;
+  /** Opens a URL as one forward-only download (browsers: through the model cache in src/storage/). */
+  openUrl(url: string, options: UrlOpenOptions): Promise<ByteSource>;
   isDirectory(path: string): Promise<boolean>;
   readText(path: string): Promise<string>;
   exists(path: string): Promise<boolean>;

@@ -1,19 +1,32 @@
 // Browser / edge implementation of the platform interface: there are no files, every string is a URL.
+// URLs open through the model cache (src/storage/), on by default in browsers, off in edge runtimes.
 import { DbllmError } from "../errors.ts";
+import type { ByteSource } from "../formats/source.ts";
+import { openCachedUrl } from "../storage/cached-url.ts";
+import type { CacheOption } from "../storage/types.ts";
 import type { Platform, WorkerHandle } from "./types.ts";
 
 const g = globalThis as unknown as { crossOriginIsolated?: boolean; Worker?: typeof Worker; SharedArrayBuffer?: unknown; document?: unknown; WorkerGlobalScope?: unknown };
 const isWindow = typeof g.document !== "undefined";
 
+/** A browser (window or worker) has a storage manager; edge runtimes (Workers, Deno Deploy, Vercel Edge) do not. */
+const isBrowser = typeof navigator !== "undefined" && typeof (navigator as { storage?: unknown }).storage === "object";
+
+/** What Platform gains here (and, through node.ts, everywhere): opening a URL with loadModel's options. */
+interface WebPlatform extends Platform {
+  openUrl(url: string, options: { signal?: AbortSignal; fetch?: typeof fetch; cache?: CacheOption }): Promise<ByteSource>;
+}
+
 const noFs = (what: string) => new DbllmError("INVALID_ARGUMENT", `${what}: local paths and directories need Node; pass a URL, ArrayBuffer or Blob`);
 
-export const platform: Platform = {
+export const platform: WebPlatform = {
   name: "web",
   isLocalPath: () => false,
   openFile: async (p) => { throw noFs(p); },
   isDirectory: async () => false,
   readText: async (p) => { throw noFs(p); },
   exists: async () => false,
+  openUrl: (url, options) => openCachedUrl(url, { ...options, cache: options.cache ?? isBrowser }),
   join: (dir, name) => `${dir.replace(/\/$/, "")}/${name}`,
   cpuCount: () => (typeof navigator !== "undefined" && navigator.hardwareConcurrency) || 1,
   threadSupport() {
@@ -29,6 +42,7 @@ export const platform: Platform = {
       postMessage: (m) => w.postMessage(m),
       onMessage: (cb) => { w.addEventListener("message", (e) => cb(e.data)); },
       onError: (cb) => { w.addEventListener("error", (e) => cb(new Error(e.message))); },
+      unref: () => {},
       terminate: () => w.terminate(),
     };
   },
