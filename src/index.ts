@@ -26,4 +26,6 @@ export { DbllmError } from "./errors.ts";
 export type { DbllmErrorCode } from "./errors.ts";
 export type { Tokenizer, ChatMessage } from "./tokenizer/index.ts";
 export { detectFeatures } from "./engine/features.ts";
+export { createHandler } from "./server/index.ts";
+export type { HandlerOptions, HandlerStats, OpenAIHandler, ModelProvider, RequestLog } from "./server/index.ts";
 export type { Features } from "./engine/features.ts";

@@ -5,6 +5,7 @@ import { CHAT_HELP, chatCommand } from "./chat.ts";
 import { INFO_HELP, infoCommand } from "./info.ts";
 import { PPL_HELP, pplCommand } from "./ppl.ts";
 import { QUANTIZE_HELP, quantizeCommand } from "./quantize.ts";
+import { SERVE_HELP, serveCommand } from "./serve.ts";
 import { RUN_HELP, runCommand } from "./run.ts";
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   info: { run: infoCommand, help: INFO_HELP, summary: "describe a model" },
   ppl: { run: pplCommand, help: PPL_HELP, summary: "perplexity of a text file" },
   quantize: { run: quantizeCommand, help: QUANTIZE_HELP, summary: "convert a model to a 2-bit .dbllm file (FDB)" },
+  serve: { run: serveCommand, help: SERVE_HELP, summary: "OpenAI-compatible HTTP server (docs/SERVER.md)" },
 };
 
 function usage(): string {

@@ -1,6 +1,7 @@
 // dbllm serve <model>: the OpenAI-compatible API (src/server/) on Node's http server. One log line per request
 // on stderr; Ctrl-C (or SIGTERM) aborts running generations, closes connections and exits.
-import { loadModel, type Model } from "../index.ts";
+import { DbllmError } from "../errors.ts";
+import { loadModel, type LoadOptions, type Model } from "../index.ts";
 import { createHandler, modelIdFromName, type HandlerOptions, type OpenAIHandler, type RequestLog } from "../server/index.ts";
 import { serveHandler, type NodeServer } from "../server/node-http.ts";
 import { LOAD_OPTIONS, UsageError, loadOptions, parse, requireModel } from "./args.ts";
@@ -19,13 +20,15 @@ export const SERVE_HELP = `dbllm serve <model> [options]
       --max-body <bytes>    largest request body (default 1048576)
       --cors                allow cross-origin requests from any origin (browsers)
       --simd auto|simd|relaxed  kernel build (default auto)
+      --kernel auto|lut|lut-exact|popcount  kernel for 2-bit matrices (default auto)
   -q, --quiet               no progress bar and no request log`;
 
 export interface ServeOptions extends HandlerOptions {
   port?: number;
   host?: string;
   threads?: number;
-  simd?: "auto" | "simd" | "relaxed";
+  simd?: LoadOptions["simd"];
+  kernel?: LoadOptions["kernel"];
   quiet?: boolean;
   /** Where log lines go (default stderr). */
   log?: (line: string) => void;
@@ -44,7 +47,7 @@ export interface RunningServe {
 export async function startServer(modelPath: string, o: ServeOptions = {}): Promise<RunningServe> {
   const log = o.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const bar = o.quiet ? undefined : progressBar(`loading ${modelPath}`);
-  const model = await loadModel(modelPath, { contextLength: o.contextLength, threads: o.threads, simd: o.simd, onProgress: bar ? (p) => bar.update(p) : undefined });
+  const model = await loadModel(modelPath, { contextLength: o.contextLength, threads: o.threads, simd: o.simd, kernel: o.kernel, onProgress: bar ? (p) => bar.update(p) : undefined });
   bar?.done();
   const handler = createHandler(model, { ...o, onRequest: o.quiet ? o.onRequest : (e) => { log(formatLog(e)); o.onRequest?.(e); } });
   let http: NodeServer;
@@ -52,6 +55,10 @@ export async function startServer(modelPath: string, o: ServeOptions = {}): Prom
     http = await serveHandler(handler, { port: o.port, host: o.host, onError: (e) => log(`internal error: ${(e as Error)?.stack ?? e}`) });
   } catch (e) {
     model.dispose();
+    const code = (e as { code?: string }).code;
+    const where = `${o.host ?? "127.0.0.1"}:${o.port ?? 8080}`;
+    if (code === "EADDRINUSE") throw new DbllmError("IO", `cannot listen on ${where}: the address is in use (pick another --port)`, { cause: e });
+    if (code === "EACCES" || code === "EADDRNOTAVAIL") throw new DbllmError("IO", `cannot listen on ${where}: ${(e as Error).message}`, { cause: e });
     throw e;
   }
   let closing: Promise<void> | undefined;
@@ -86,7 +93,7 @@ function int(name: string, v: string | undefined, lo: number, hi: number): numbe
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, {
     ...LOAD_OPTIONS,
-    port: { type: "string" }, host: { type: "string" }, "model-id": { type: "string" }, threads: { type: "string" },
+    port: { type: "string" }, host: { type: "string" }, "model-id": { type: "string" },
     parallel: { type: "string" }, queue: { type: "string" }, "max-tokens": { type: "string" }, "max-body": { type: "string" },
     cors: { type: "boolean" },
   });
@@ -99,7 +106,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     modelId: values["model-id"],
     contextLength: load.contextLength,
     simd: load.simd,
-    threads: int("threads", values.threads, 1, 64),
+    threads: load.threads,
+    kernel: load.kernel,
     parallel: int("parallel", values.parallel, 1, 64),
     maxQueue: int("queue", values.queue, 0, 1e6),
     maxTokens: int("max-tokens", values["max-tokens"], 1, 2 ** 31),

@@ -147,12 +147,13 @@ export function createHandler(provider: ModelProvider, options: HandlerOptions =
       if (route.kind === "health") {
         const s = stats();
         done(200);
-        return json({ status: loaded ? "ok" : "loading", active: s.active, queued: s.queued }, headers);
+        return json({ status: "ok", model: loaded?.id ?? null, active: s.active, queued: s.queued }, headers);
       }
       const r = await load();
       if (route.kind === "models") { done(200); return json({ object: "list", data: [modelObject(r)] }, headers); }
       if (route.kind === "model") {
-        if (decodeURIComponent(route.id) !== r.id) throw modelNotFound(decodeURIComponent(route.id), r.id);
+        const asked = safeDecode(route.id);
+        if (asked !== r.id) throw modelNotFound(asked, r.id);
         done(200);
         return json(modelObject(r), headers);
       }
@@ -244,6 +245,10 @@ function routeOf(path: string, basePath: string): (Route & { id: string }) | und
 
 const modelNotFound = (asked: string, id: string) =>
   new HttpError(404, `the model "${asked}" does not exist; this server serves "${id}"`, "invalid_request_error", "model", "model_not_found");
+
+function safeDecode(s: string): string {
+  try { return decodeURIComponent(s); } catch { return s; }
+}
 
 const shuttingDown = () => new HttpError(503, "the server is shutting down", "server_error", null, "shutting_down");
 

@@ -36,10 +36,18 @@ export interface RunContext {
 
 type Iter = AsyncIterator<GenerationChunk, GenerationResult>;
 
-function start(c: RunContext): Iter {
-  const options = { ...c.job.options, signal: c.signal };
-  const stream: GenerationStream = c.job.messages ? c.lease.session.chat(c.job.messages, options) : c.lease.session.generate(c.job.prompt!, options);
-  return stream[Symbol.asyncIterator]();
+/** Starts the generation, or answers with the error when the runtime rejects the options at once. */
+function start(c: RunContext): Iter | Response {
+  try {
+    const options = { ...c.job.options, signal: c.signal };
+    const stream: GenerationStream = c.job.messages ? c.lease.session.chat(c.job.messages, options) : c.lease.session.generate(c.job.prompt!, options);
+    return stream[Symbol.asyncIterator]();
+  } catch (e) {
+    const err = failure(c, e);
+    c.lease.release();
+    c.onEnd({ status: err.status, error: err.message });
+    return errorResponse(err, c.headers);
+  }
 }
 
 /** Ends a request once: stops the generator, frees the slot, reports the outcome. */
@@ -61,6 +69,7 @@ function failure(c: RunContext, e: unknown): HttpError {
 
 export async function respondJson(c: RunContext): Promise<Response> {
   const it = start(c);
+  if (it instanceof Response) return it;
   const end = ender(c, it);
   try {
     let r: IteratorResult<GenerationChunk, GenerationResult>;
@@ -78,6 +87,7 @@ export async function respondJson(c: RunContext): Promise<Response> {
 
 export async function respondStream(c: RunContext): Promise<Response> {
   const it = start(c);
+  if (it instanceof Response) return it;
   const end = ender(c, it);
   const replies = new Replies(c.job.endpoint, c.modelId, c.job.includeUsage);
   // Run up to the first token before answering, so that a prompt the runtime rejects (too long for the
