@@ -3,7 +3,8 @@ import { Model, type LoadOptions } from "./model/model.ts";
 import type { ModelSource } from "./model/sources.ts";
 
 /**
- * Loads a model: a GGUF file, a Hugging Face directory (Node), a URL, an ArrayBuffer / typed array or a Blob.
+ * Loads a model: a GGUF file, a Hugging Face directory (Node), a URL, an ArrayBuffer / typed array, a Blob, a
+ * fetch Response or a ReadableStream of bytes.
  * Tensor data stream into wasm memory; `onProgress` reports bytes as they are read.
  */
 export function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {

@@ -148,6 +148,20 @@ test("prompts: empty, longer than the context, ids outside the vocabulary, lone 
   await rejects("ABORTED", () => loadModel(built.gguf, { signal: pre.signal }), "load with an aborted signal");
 });
 
+test("an abort during a long prompt takes effect between prefill batches; Response and ReadableStream sources load", async () => {
+  const model = await loadModel(built.gguf, { contextLength: 64, batchSize: 4 });
+  const controller = new AbortController();
+  const stream = model.generate(Array.from({ length: 60 }, (_, i) => 5 + (i % 30)), { signal: controller.signal, maxTokens: 4 });
+  setImmediate(() => controller.abort()); // fires after the first prefill batch, while 14 more remain
+  await rejects("ABORTED", () => stream.done(), "abort during prefill");
+  const fromResponse = await loadModel(new Response(good));
+  const fromStream = await loadModel(new Blob([good]).stream());
+  const ids = [5, 6, 7];
+  const a = await fromResponse.createSession().evaluate(ids), b = await fromStream.createSession().evaluate(ids);
+  assert.equal(Array.from(a), Array.from(b));
+  await rejects("IO", () => loadModel(new Response("missing", { status: 404 })), "a 404 Response");
+});
+
 test("sliding the context keeps generating past its end", async () => {
   const model = await loadModel(built.gguf, { contextLength: 16 });
   const r = await model.generate([5, 6, 7, 8], { temperature: 0.9, seed: 3, maxTokens: 40, onContextFull: "slide" }).done();

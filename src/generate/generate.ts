@@ -14,7 +14,7 @@ export interface DecodeTarget {
   readonly length: number;
   readonly tokens: readonly number[];
   /** Makes the context hold exactly `ids`, recomputing only what differs; returns the last position's logits. */
-  prefill(ids: readonly number[]): { logits: Float32Array; cached: number };
+  prefill(ids: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array; cached: number }>;
   /** Appends one token; returns its logits. */
   step(token: number): Float32Array;
   /** Frees room by dropping the older half of the context (keeps the first token). */
@@ -41,7 +41,7 @@ export async function* runGeneration(target: DecodeTarget, tokenizer: Tokenizer,
   let text = "";
 
   const t0 = now();
-  let { logits, cached } = target.prefill(prompt);
+  let { logits, cached } = await target.prefill(prompt, o.signal);
   const prefillMs = now() - t0;
   let decodeMs = 0;
   let stopReason: StopReason = "length";

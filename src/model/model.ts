@@ -74,8 +74,8 @@ export interface ModelInfo {
 const DEFAULT_MAX_CONTEXT = 4096;
 
 /** Whether `requested` threads can run here: shared wasm memory, workers, and (in browsers) isolation. */
-function threadPlan(requested: number): { shared: boolean; reason: string } {
-  if (requested === 1) return { shared: false, reason: "threads: 1 requested" };
+function threadPlan(requested: number, oneReason: string): { shared: boolean; reason: string } {
+  if (requested === 1) return { shared: false, reason: oneReason };
   const support = platform.threadSupport();
   if (!support.ok) return { shared: false, reason: support.reason };
   if (!detectFeatures().sharedMemory) return { shared: false, reason: "this engine has no WebAssembly threads (shared memory)" };
@@ -103,10 +103,11 @@ export class Model {
     if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) throw invalidArgument(`batchSize must be an integer in [1, 4096]`);
     const requested = options.threads ?? Math.min(platform.cpuCount(), 4);
     if (!Number.isSafeInteger(requested) || requested < 1 || requested > 64) throw invalidArgument(`threads must be an integer in [1, 64], got ${options.threads}`);
+    const oneReason = options.threads === 1 ? "threads: 1 requested" : "one logical core available";
     const opened = await openModel(source, { signal: options.signal, fetch: options.fetch, cache: options.cache });
     let exec: Executor | undefined;
     try {
-      const threading = threadPlan(requested);
+      const threading = threadPlan(requested, oneReason);
       const engine = await Engine.create({ simd: options.simd, shared: threading.shared });
       const kernel = options.kernel ?? "auto";
       if (!(kernel in FDB_KERNELS)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);

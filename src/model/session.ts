@@ -1,6 +1,7 @@
 // A conversation's state: the tokens whose keys/values sit in this session's own KV cache. New prompts reuse
 // the longest common prefix with what is cached (multi-turn chat recomputes only the new turn).
-import { DbllmError, invalidArgument } from "../errors.ts";
+import { DbllmError, invalidArgument, throwIfAborted } from "../errors.ts";
+import { yieldToEventLoop } from "../generate/yield.ts";
 import { runGeneration, type DecodeTarget } from "../generate/generate.ts";
 import { resolveOptions, type ContextFullPolicy, type GenerateOptions } from "../generate/options.ts";
 import { GenerationStream } from "../generate/stream.ts";
@@ -50,7 +51,7 @@ export class Session implements DecodeTarget {
       if (this.held.length + ids.length > this.capacity) {
         throw new DbllmError("CONTEXT_OVERFLOW", `${this.held.length} + ${ids.length} tokens exceed the context of ${this.capacity}`);
       }
-      return this.forward(ids, "all")!;
+      return (await this.forwardInBatches(ids, "all"))!;
     });
   }
 
@@ -85,12 +86,12 @@ export class Session implements DecodeTarget {
 
   // ---- DecodeTarget (used by the generation loop while it holds the lock) ----
 
-  prefill(ids: readonly number[]): { logits: Float32Array; cached: number } {
+  async prefill(ids: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array; cached: number }> {
     let common = 0;
     while (common < ids.length && common < this.held.length && ids[common] === this.held[common]) common++;
     if (common === ids.length) common--; // the last prompt token must run to produce logits
     this.held.length = common;
-    const logits = this.forward(ids.slice(common), "last")!;
+    const logits = (await this.forwardInBatches(ids.slice(common), "last", signal))!;
     return { logits, cached: common };
   }
 
@@ -107,6 +108,26 @@ export class Session implements DecodeTarget {
   }
 
   // ---- internals ----
+
+  /**
+   * A long input runs batch by batch, returning to the event loop in between: a server keeps answering and
+   * an abort takes effect within one batch rather than after the whole prompt.
+   */
+  private async forwardInBatches(ids: readonly number[], wanted: "all" | "last" | "none", signal?: AbortSignal): Promise<Float32Array | undefined> {
+    const B = this.core.forward.maxBatch;
+    if (ids.length <= B) return this.forward(ids, wanted);
+    const V = this.core.config.vocabSize;
+    const all = wanted === "all" ? new Float32Array(ids.length * V) : undefined;
+    let last: Float32Array | undefined;
+    for (let s = 0; s < ids.length; s += B) {
+      if (s > 0) { await yieldToEventLoop(); throwIfAborted(signal); }
+      const chunk = ids.slice(s, s + B), final = s + B >= ids.length;
+      const out = this.forward(chunk, wanted === "all" ? "all" : final ? wanted : "none");
+      if (all) all.set(out!, s * V);
+      else if (final) last = out;
+    }
+    return all ?? last;
+  }
 
   private forward(ids: readonly number[], wanted: "all" | "last" | "none"): Float32Array | undefined {
     if (!this.cache) throw new DbllmError("DISPOSED", "this session was disposed");

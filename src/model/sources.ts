@@ -6,14 +6,14 @@ import { DbllmError } from "../errors.ts";
 import { GGUFMeta, isGGUF, readGGUF } from "../formats/gguf.ts";
 import { interpretDbllm, isDbllm } from "../formats/dbllm.ts";
 import { looksLikeSafetensors, readSafetensors } from "../formats/safetensors.ts";
-import { blobSource, bufferSource, type ByteSource } from "../formats/source.ts";
+import { blobSource, bufferSource, streamSource, type ByteSource } from "../formats/source.ts";
 import type { TensorInfo } from "../formats/tensor-info.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
 import { Tokenizer } from "../tokenizer/index.ts";
 import { configFromGGUF, configFromHF, type ModelConfig } from "./config.ts";
 import { canonicalFromHF } from "./weights.ts";
 
-export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob;
+export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | Response | ReadableStream<Uint8Array>;
 
 export interface TensorRef {
   info: TensorInfo;
@@ -51,8 +51,14 @@ export async function openModel(source: ModelSource, options: OpenOptions = {}):
     return openSingle(await platform.openUrl(s, options));
   }
   if (typeof Blob !== "undefined" && source instanceof Blob) return openSingle(blobSource(source, (source as File).name || "blob"));
+  if (typeof Response !== "undefined" && source instanceof Response) {
+    if (!source.ok || !source.body) throw new DbllmError("IO", `the response is not usable as a model (HTTP ${source.status})`);
+    const n = source.headers.get("content-length");
+    return openSingle(streamSource(source.body, source.url || "response", n && !source.headers.get("content-encoding") ? Number(n) : undefined, options.signal));
+  }
+  if (typeof ReadableStream !== "undefined" && source instanceof ReadableStream) return openSingle(streamSource(source, "stream", undefined, options.signal));
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return openSingle(bufferSource(source));
-  throw new DbllmError("INVALID_ARGUMENT", "loadModel expects a path, URL, ArrayBuffer, typed array or Blob");
+  throw new DbllmError("INVALID_ARGUMENT", "loadModel expects a path, URL, ArrayBuffer, typed array, Blob, Response or ReadableStream");
 }
 
 async function openSingle(src: ByteSource): Promise<OpenedModel> {
