@@ -101,3 +101,24 @@ export function fdb_dequant_row(out: usize, w: usize, K: i32, g: i32, row: i32):
     }
   }
 }
+
+/** acc + s·(α1·p1 + α2·p2) for four rows: p1, p2 are i32x4 partial sums, α1/α2 four f32 at a1 and a2. */
+// @ts-ignore: decorator
+@inline export function scaleRows(acc: v128, p1: v128, p2: v128, s: v128, a1: usize, a2: usize): v128 {
+  return f32x4.add(acc, f32x4.mul(s, f32x4.add(f32x4.mul(v128.load(a1), f32x4.convert_i32x4_s(p1)), f32x4.mul(v128.load(a2), f32x4.convert_i32x4_s(p2)))));
+}
+
+/** Stores 16 row results, or only the rows below `end` for the last, partial block. */
+// @ts-ignore: decorator
+@inline export function store16(o: usize, m: i32, end: i32, o0: v128, o1: v128, o2: v128, o3: v128): void {
+  if (m + 16 <= end) {
+    v128.store(o, o0); v128.store(o, o1, 16); v128.store(o, o2, 32); v128.store(o, o3, 48);
+    return;
+  }
+  const n = end - m;
+  for (let r = 0; r < n; r++) {
+    const v = r < 4 ? o0 : r < 8 ? o1 : r < 12 ? o2 : o3;
+    const lane = r & 3;
+    store<f32>(o + (<usize>r << 2), lane == 0 ? f32x4.extract_lane(v, 0) : lane == 1 ? f32x4.extract_lane(v, 1) : lane == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3));
+  }
+}

@@ -13,7 +13,7 @@
 //
 // Accumulation: lookups are summed in 8 bits over 16 columns (lo ≤ 240 in u8, hi ∈ [-128, 112] in i8), then
 // widened and combined as 16·hi + lo into i16 per row — the exact partial sum Σ b·a, which fits i16 for g ≤ 256.
-import { f16to32, storedGroupBytes } from "./fdb-common";
+import { f16to32, scaleRows, store16, storedGroupBytes } from "./fdb-common";
 
 /** Bytes of the lut16 layout of an (M, K) fdb2 matrix with group size g. */
 export function fdb_lut_bytes(M: i32, K: i32, g: i32): usize {
@@ -129,24 +129,13 @@ export function fdb_matmul_lut(
         }
         // group epilogue: o += s·(α1·P1 + α2·P2), rows 0..15 in four f32x4
         const s = f32x4.splat(load<f32>(st + (<usize>j << 2)));
-        const a1 = p, a2 = p + 64;
-        o0 = f32x4.add(o0, f32x4.mul(s, f32x4.add(f32x4.mul(v128.load(a1), f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(p1a))), f32x4.mul(v128.load(a2), f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(p2a))))));
-        o1 = f32x4.add(o1, f32x4.mul(s, f32x4.add(f32x4.mul(v128.load(a1, 16), f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(p1a))), f32x4.mul(v128.load(a2, 16), f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(p2a))))));
-        o2 = f32x4.add(o2, f32x4.mul(s, f32x4.add(f32x4.mul(v128.load(a1, 32), f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(p1b))), f32x4.mul(v128.load(a2, 32), f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(p2b))))));
-        o3 = f32x4.add(o3, f32x4.mul(s, f32x4.add(f32x4.mul(v128.load(a1, 48), f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(p1b))), f32x4.mul(v128.load(a2, 48), f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(p2b))))));
+        o0 = scaleRows(o0, i32x4.extend_low_i16x8_s(p1a), i32x4.extend_low_i16x8_s(p2a), s, p, p + 64);
+        o1 = scaleRows(o1, i32x4.extend_high_i16x8_s(p1a), i32x4.extend_high_i16x8_s(p2a), s, p + 16, p + 80);
+        o2 = scaleRows(o2, i32x4.extend_low_i16x8_s(p1b), i32x4.extend_low_i16x8_s(p2b), s, p + 32, p + 96);
+        o3 = scaleRows(o3, i32x4.extend_high_i16x8_s(p1b), i32x4.extend_high_i16x8_s(p2b), s, p + 48, p + 112);
         p += 128;
       }
-      const o = out + ((<usize>t * <usize>M + <usize>m) << 2);
-      if (m + 16 <= m1) {
-        v128.store(o, o0); v128.store(o, o1, 16); v128.store(o, o2, 32); v128.store(o, o3, 48);
-      } else {
-        const n = m1 - m;
-        for (let r = 0; r < n; r++) {
-          const v = r < 4 ? o0 : r < 8 ? o1 : r < 12 ? o2 : o3;
-          const lane = r & 3;
-          store<f32>(o + (<usize>r << 2), lane == 0 ? f32x4.extract_lane(v, 0) : lane == 1 ? f32x4.extract_lane(v, 1) : lane == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3));
-        }
-      }
+      store16(out + ((<usize>t * <usize>M + <usize>m) << 2), m, m1, o0, o1, o2, o3);
     }
   }
 }

@@ -110,6 +110,15 @@ export function q8_matmul_ref(
   }
 }
 
+/** Stores four row results, or only the rows below `end` for the last, partial block. */
+// @ts-ignore: decorator
+@inline function store4(o: usize, m: i32, end: i32, acc: v128): void {
+  if (m + 4 <= end) { v128.store(o, acc); return; }
+  if (m < end) store<f32>(o, f32x4.extract_lane(acc, 0));
+  if (m + 1 < end) store<f32>(o + 4, f32x4.extract_lane(acc, 1));
+  if (m + 2 < end) store<f32>(o + 8, f32x4.extract_lane(acc, 2));
+}
+
 /** out (T, M) = q8 W (M, K) · activations, rows [m0, m1) (multiples of 4, or M). */
 export function q8_matmul(
   out: usize,    // (T, M) f32
@@ -150,13 +159,7 @@ export function q8_matmul(
         acc = f32x4.add(acc, f32x4.mul(sc, f32x4.convert_i32x4_s(rows)));
         p += 160;
       }
-      const o = out + ((<usize>t * <usize>M + <usize>m) << 2);
-      if (m + 4 <= m1) v128.store(o, acc);
-      else {
-        if (m < m1) store<f32>(o, f32x4.extract_lane(acc, 0));
-        if (m + 1 < m1) store<f32>(o + 4, f32x4.extract_lane(acc, 1));
-        if (m + 2 < m1) store<f32>(o + 8, f32x4.extract_lane(acc, 2));
-      }
+      store4(out + ((<usize>t * <usize>M + <usize>m) << 2), m, m1, acc);
     }
   }
 }
@@ -200,13 +203,7 @@ function q8_matmul_relaxed(
         acc = f32x4.add(acc, f32x4.mul(sc, f32x4.convert_i32x4_s(rows)));
         p += 160;
       }
-      const o = out + ((<usize>t * <usize>M + <usize>m) << 2);
-      if (m + 4 <= m1) v128.store(o, acc);
-      else {
-        if (m < m1) store<f32>(o, f32x4.extract_lane(acc, 0));
-        if (m + 1 < m1) store<f32>(o + 4, f32x4.extract_lane(acc, 1));
-        if (m + 2 < m1) store<f32>(o + 8, f32x4.extract_lane(acc, 2));
-      }
+      store4(out + ((<usize>t * <usize>M + <usize>m) << 2), m, m1, acc);
     }
   }
 }
