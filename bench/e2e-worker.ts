@@ -9,7 +9,7 @@ import { DEFAULT_SAMPLING } from "../src/generate/options.ts";
 import { getLlama } from "../tests/helpers/llama-ref.ts";
 
 const { values } = parseArgs({ options: {
-  engine: { type: "string" }, model: { type: "string" }, kernel: { type: "string", default: "auto" },
+  engine: { type: "string" }, model: { type: "string" }, kernel: { type: "string", default: "auto" }, threads: { type: "string", default: "1" },
   prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" },
 } });
 const P = Number(values.prompt), D = Number(values.decode);
@@ -17,7 +17,7 @@ const prompt = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % 30000);
 const now = () => performance.now();
 
 if (values.engine === "dbllm") {
-  const model = await loadModel(values.model!, { contextLength: P + D + 8, kernel: values.kernel as "auto" });
+  const model = await loadModel(values.model!, { contextLength: P + D + 8, kernel: values.kernel as "auto", threads: Number(values.threads) });
   const session = model.createSession();
   const V = model.config.vocabSize, rng = new Rng(1);
   const warm = await session.evaluate(prompt.slice(0, 8)); void warm; session.reset(); // compile kernels first
@@ -29,7 +29,8 @@ if (values.engine === "dbllm") {
   for (let i = 0; i < D; i++) tok = sample(await session.evaluate([tok]), DEFAULT_SAMPLING, rng);
   const decode = (D * 1000) / (now() - t);
   const info = model.info();
-  console.log(JSON.stringify({ prefill, decode, kernels: info.kernels, weightBytes: info.weightBytes, wasmMemoryBytes: info.wasmMemoryBytes }));
+  console.log(JSON.stringify({ prefill, decode, kernels: info.kernels, threads: info.threads, weightBytes: info.weightBytes, wasmMemoryBytes: info.wasmMemoryBytes }));
+  model.dispose();
 } else {
   const llama = await getLlama();
   const m = await llama.loadModel({ modelPath: values.model, gpuLayers: 0 });

@@ -1,9 +1,11 @@
-// End-to-end speed report (issue 3): decode and prefill tok/s at one thread, Node 20, with and without
-// --experimental-wasm-relaxed-simd, for dbllm's fdb2 kernels (lookup table, popcount) and f32 path beside
-// llama.cpp (node-llama-cpp) on Q2_K and Q4_0 GGUFs made by llama.cpp's own quantizer from the same random F16
-// weights. Each measurement runs in a fresh process; configurations are interleaved within each repetition,
-// and medians are reported with ratios to llama.cpp Q2_K from the same run.
-// Usage: node --import tsx bench/e2e.ts [--shapes tinyllama,smollm2] [--reps 3] [--prompt 128] [--decode 64]
+// End-to-end speed report (issues 3 and 4): decode and prefill tok/s, Node 20, with and without
+// --experimental-wasm-relaxed-simd, for dbllm's fdb2 kernels (lookup table fast/exact, popcount) and f32 path,
+// at one thread and (--threads 2) at two, beside llama.cpp (node-llama-cpp, one thread) on Q2_K and Q4_0 GGUFs
+// made by llama.cpp's own quantizer from the same random F16 weights. Each measurement runs in a fresh process;
+// configurations are interleaved within each repetition, and medians are reported with ratios to llama.cpp
+// Q2_K from the same run.
+// Usage: node --import tsx bench/e2e.ts [--shapes tinyllama,smollm2] [--kernels lut,lut-exact,popcount]
+//        [--threads 1,2] [--reps 3] [--prompt 128] [--decode 64]
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -16,16 +18,17 @@ import { SMOLLM2, TINYLLAMA, type Shape } from "./lib/shapes.ts";
 const { values } = parseArgs({ options: {
   shapes: { type: "string", default: "tinyllama,smollm2" }, reps: { type: "string", default: "3" },
   prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" },
-  kernels: { type: "string", default: "lut,popcount" },
+  kernels: { type: "string", default: "lut,lut-exact,popcount" }, threads: { type: "string", default: "1" },
 } });
 const REPS = Number(values.reps);
 const SHAPES: Record<string, [Shape, number]> = { tinyllama: [TINYLLAMA, 128], smollm2: [SMOLLM2, 64] };
 
-interface Config { label: string; engine: "dbllm" | "llama"; model: string; kernel?: string; relaxed?: boolean }
+interface Config { label: string; engine: "dbllm" | "llama"; model: string; kernel?: string; relaxed?: boolean; threads?: number }
 
 function run(c: Config): { prefill: number; decode: number } {
   const args = [...(c.relaxed ? ["--experimental-wasm-relaxed-simd"] : []), "--import", "tsx", path.join(BENCH_DIR, "e2e-worker.ts"),
-    "--engine", c.engine, "--model", c.model, "--prompt", values.prompt!, "--decode", values.decode!, ...(c.kernel ? ["--kernel", c.kernel] : [])];
+    "--engine", c.engine, "--model", c.model, "--prompt", values.prompt!, "--decode", values.decode!, ...(c.kernel ? ["--kernel", c.kernel] : []),
+    "--threads", String(c.threads ?? 1)];
   const out = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   return JSON.parse(out.trim().split("\n").pop()!);
 }
@@ -39,8 +42,8 @@ for (const key of values.shapes!.split(",")) {
   if (!existsSync(q40)) llamaQuantize(f16, q40, "Q4_0");
   const fdb = randomDbllm(shape, g);
   const configs: Config[] = [];
-  for (const kernel of values.kernels!.split(",")) for (const relaxed of [false, true]) {
-    configs.push({ label: `dbllm fdb2-g${g} ${kernel} ${relaxed ? "relaxed" : "simd"}`, engine: "dbllm", model: fdb, kernel, relaxed });
+  for (const threads of values.threads!.split(",").map(Number)) for (const kernel of values.kernels!.split(",")) for (const relaxed of [false, true]) {
+    configs.push({ label: `dbllm fdb2-g${g} ${kernel} ${relaxed ? "relaxed" : "simd"}${threads > 1 ? ` ×${threads} threads` : ""}`, engine: "dbllm", model: fdb, kernel, relaxed, threads });
   }
   if (shape === SMOLLM2) for (const relaxed of [false, true]) configs.push({ label: `dbllm f32 ${relaxed ? "relaxed" : "simd"}`, engine: "dbllm", model: f16, relaxed });
   configs.push({ label: "llama.cpp Q2_K", engine: "llama", model: q2k }, { label: "llama.cpp Q4_0", engine: "llama", model: q40 });
