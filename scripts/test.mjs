@@ -3,13 +3,20 @@
 import { spawnSync } from "node:child_process";
 
 const filter = process.argv[2] ?? "";
-const run = (args) => {
-  const r = spawnSync(process.execPath, args, { stdio: "inherit" });
+const run = (args, cmd = process.execPath) => {
+  const r = spawnSync(cmd, args, { stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
+const wants = (...names) => !filter || names.some((n) => n.includes(filter) || filter.includes(n));
 run(["--import", "tsx", "scripts/assets.ts"]);
+// System packages the tests use (Debian): PyTorch for the trainer, Chromium for the browser test. The scripts
+// are idempotent and quick when everything is there; they need root or sudo for apt-get.
+if (wants("trainer", "python")) run(["scripts/python-env.sh"], "bash");
+if (wants("browser")) run(["scripts/browser-env.sh"], "bash");
 const pattern = filter ? `${filter.replace(/[^\w-]/g, "")}.*\\.test\\.ts$` : "\\.test\\.ts$";
 run(["--import", "tsx", "node_modules/uvu/bin.js", "tests", pattern]);
+// The trainer's own pytest suite.
+if (wants("trainer", "python")) run(["--import", "tsx", "scripts/python.ts", "pytest"]);
 // The kernel tests once more with relaxed SIMD switched on (Node 20 keeps it behind a flag), so both kernel
 // builds are checked against the references.
 if (!filter || "kernels".includes(filter) || filter.startsWith("kernels")) {

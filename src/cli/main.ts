@@ -2,6 +2,7 @@
 import { DbllmError } from "../errors.ts";
 import { UsageError } from "./args.ts";
 import { CHAT_HELP, chatCommand } from "./chat.ts";
+import { DISTILL_HELP, distillCommand } from "./distill.ts";
 import { INFO_HELP, infoCommand } from "./info.ts";
 import { PPL_HELP, pplCommand } from "./ppl.ts";
 import { QUANTIZE_HELP, quantizeCommand } from "./quantize.ts";
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   ppl: { run: pplCommand, help: PPL_HELP, summary: "perplexity of a text file" },
   quantize: { run: quantizeCommand, help: QUANTIZE_HELP, summary: "convert a model to a 2-bit .dbllm file (FDB)" },
   serve: { run: serveCommand, help: SERVE_HELP, summary: "OpenAI-compatible HTTP server (docs/SERVER.md)" },
+  distill: { run: distillCommand, help: DISTILL_HELP, summary: "distill a 2-bit FDB student with DAD (PyTorch, docs/DISTILL.md)" },
 };
 
 function usage(): string {

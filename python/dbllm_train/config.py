@@ -1,0 +1,200 @@
+"""The canonical model configuration: the same fields, names and meaning as `ModelConfig` in
+src/model/config.ts (what a .dbllm file stores as `dbllm.config`), and the rotary frequency schedule of
+`ropeInvFreq`."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+SUPPORTED = "llama, qwen2, qwen3 (HF: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class ModelConfig:
+    architecture: str  # llama | qwen2 | qwen3
+    vocabSize: int
+    dim: int
+    nLayers: int
+    nHeads: int
+    nKvHeads: int
+    headDim: int
+    ffnDim: int
+    normEps: float
+    ropeTheta: float
+    ropeDim: int
+    ropeLayout: str  # interleaved | neox
+    ropeScaling: Dict[str, Any] = field(default_factory=lambda: {"type": "none"})
+    contextLength: int = 2048
+    slidingWindow: int = 0
+    tiedEmbeddings: bool = False
+    qkNorm: bool = False
+
+    def to_json(self) -> str:
+        # field order as the TS config object (JSON.stringify keeps insertion order)
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @staticmethod
+    def from_dict(d: Dict[str, Any]) -> "ModelConfig":
+        keys = ModelConfig.__dataclass_fields__.keys()
+        c = ModelConfig(**{k: d[k] for k in keys if k in d})
+        return validate(c, "config")
+
+
+def validate(c: ModelConfig, origin: str) -> ModelConfig:
+    for k in ["vocabSize", "dim", "nLayers", "nHeads", "nKvHeads", "headDim", "ffnDim", "ropeDim", "contextLength"]:
+        v = getattr(c, k)
+        if not isinstance(v, int) or v <= 0 or v > 1 << 24:
+            raise ConfigError(f"{origin}: {k} = {v} is not a valid size")
+    if c.architecture not in ("llama", "qwen2", "qwen3"):
+        raise ConfigError(f"{origin}: architecture {c.architecture!r} is not supported (supported: {SUPPORTED})")
+    if c.nHeads % c.nKvHeads:
+        raise ConfigError(f"{origin}: {c.nHeads} attention heads are not a multiple of {c.nKvHeads} kv heads")
+    if c.ropeDim > c.headDim or c.ropeDim % 2:
+        raise ConfigError(f"{origin}: rope dimension {c.ropeDim} does not fit head size {c.headDim}")
+    if not (0 < c.normEps < 1):
+        raise ConfigError(f"{origin}: norm epsilon {c.normEps} is invalid")
+    if c.ropeLayout not in ("interleaved", "neox"):
+        raise ConfigError(f"{origin}: rope layout {c.ropeLayout!r} is invalid")
+    return c
+
+
+def config_from_gguf(fields: Dict[str, Any], tensor_names: set, origin: str) -> ModelConfig:
+    """configFromGGUF of src/model/config.ts; `fields` maps metadata keys to plain Python values."""
+    arch = fields.get("general.architecture")
+    if arch is None:
+        raise ConfigError(f"{origin}: general.architecture is missing")
+    if arch not in ("llama", "qwen2", "qwen3"):
+        raise ConfigError(f"{origin}: architecture {arch!r} is not supported (supported: {SUPPORTED})")
+
+    def num(key: str, fallback=None):
+        v = fields.get(f"{arch}.{key}")
+        if v is None:
+            if fallback is None:
+                raise ConfigError(f"{origin}: {arch}.{key} is missing")
+            return fallback
+        return v
+
+    dim = int(num("embedding_length"))
+    n_heads = int(num("attention.head_count"))
+    head_dim = int(num("attention.key_length", dim // n_heads))
+    tokens = fields.get("tokenizer.ggml.tokens")
+    vocab = int(num("vocab_size", len(tokens) if tokens is not None else 0))
+    scaling_type = fields.get(f"{arch}.rope.scaling.type", "none")
+    if scaling_type == "none":
+        scaling: Dict[str, Any] = {"type": "none"}
+    elif scaling_type == "linear":
+        scaling = {"type": "linear", "factor": float(num("rope.scaling.factor", 1))}
+    else:
+        raise ConfigError(f"{origin}: rope scaling {scaling_type!r} is not supported (none, linear, llama3)")
+    c = ModelConfig(
+        architecture=arch, vocabSize=vocab, dim=dim, nLayers=int(num("block_count")), nHeads=n_heads,
+        nKvHeads=int(num("attention.head_count_kv", n_heads)), headDim=head_dim, ffnDim=int(num("feed_forward_length")),
+        normEps=_f32(num("attention.layer_norm_rms_epsilon", 1e-5)), ropeTheta=_f32(num("rope.freq_base", 10000)),
+        ropeDim=int(num("rope.dimension_count", head_dim)), ropeLayout="interleaved" if arch == "llama" else "neox",
+        ropeScaling=scaling, contextLength=int(num("context_length", 2048)),
+        slidingWindow=int(num("attention.sliding_window", 0)), tiedEmbeddings="output.weight" not in tensor_names,
+        qkNorm=arch == "qwen3",
+    )
+    return validate(c, origin)
+
+
+def _f32(v) -> float:
+    """GGUF floats are f32; the TS reader widens them to f64 exactly, and so do we."""
+    return float(np.float32(v))
+
+
+HF_ARCHS = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "llama", "Qwen2ForCausalLM": "qwen2", "Qwen3ForCausalLM": "qwen3"}
+
+
+def config_from_hf(cfg: Dict[str, Any], origin: str) -> ModelConfig:
+    """configFromHF of src/model/config.ts."""
+    archs = cfg.get("architectures") or []
+    hf_arch = next((a for a in archs if a in HF_ARCHS), None)
+    if hf_arch is None:
+        raise ConfigError(f"{origin}: architectures {archs} are not supported (supported: {SUPPORTED})")
+    arch = HF_ARCHS[hf_arch]
+
+    def num(key: str, fallback=None):
+        v = cfg.get(key)
+        if v is None:
+            if fallback is None:
+                raise ConfigError(f"{origin}: {key} is missing")
+            return fallback
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"{origin}: {key} is not a number")
+        return v
+
+    if cfg.get("mlp_bias") is True:
+        raise ConfigError(f"{origin}: mlp_bias is not supported")
+    dim = num("hidden_size")
+    n_heads = num("num_attention_heads")
+    head_dim = num("head_dim", dim // n_heads)
+    rs = cfg.get("rope_scaling")
+    scaling: Dict[str, Any] = {"type": "none"}
+    if rs:
+        t = rs.get("rope_type", rs.get("type"))
+
+        def f(key, d=None):
+            v = rs.get(key)
+            if isinstance(v, (int, float)):
+                return v
+            if d is not None:
+                return d
+            raise ConfigError(f"{origin}: rope_scaling.{key} is missing")
+
+        if t == "linear":
+            scaling = {"type": "linear", "factor": f("factor")}
+        elif t == "llama3":
+            scaling = {"type": "llama3", "factor": f("factor"), "lowFreqFactor": f("low_freq_factor", 1),
+                       "highFreqFactor": f("high_freq_factor", 4), "originalContext": f("original_max_position_embeddings", 8192)}
+        elif t != "default":
+            raise ConfigError(f"{origin}: rope scaling {t!r} is not supported (linear, llama3)")
+    partial = cfg.get("partial_rotary_factor", 1)
+    if not isinstance(partial, (int, float)):
+        partial = 1
+    window = num("sliding_window", 0) if arch == "llama" else (num("sliding_window", 0) if cfg.get("use_sliding_window") is True else 0)
+    c = ModelConfig(
+        architecture=arch, vocabSize=num("vocab_size"), dim=dim, nLayers=num("num_hidden_layers"), nHeads=n_heads,
+        nKvHeads=num("num_key_value_heads", n_heads), headDim=head_dim, ffnDim=num("intermediate_size"),
+        normEps=num("rms_norm_eps", 1e-6), ropeTheta=num("rope_theta", 10000), ropeDim=int(_js_round(head_dim * partial)),
+        ropeLayout="neox", ropeScaling=scaling, contextLength=num("max_position_embeddings", 2048),
+        slidingWindow=window or 0, tiedEmbeddings=cfg.get("tie_word_embeddings") is True, qkNorm=arch == "qwen3",
+    )
+    return validate(c, origin)
+
+
+def _js_round(v: float) -> int:
+    return int(math.floor(v + 0.5))
+
+
+def rope_inv_freq(c: ModelConfig, freq_factors: Optional[np.ndarray] = None) -> np.ndarray:
+    """ropeInvFreq of src/model/config.ts, in float64."""
+    half = c.ropeDim // 2
+    inv = np.array([math.pow(c.ropeTheta, -(2 * i) / c.ropeDim) for i in range(half)], dtype=np.float64)
+    s = c.ropeScaling or {"type": "none"}
+    if s["type"] == "linear":
+        inv = inv / s["factor"]
+    if s["type"] == "llama3":
+        low = s["originalContext"] / s["lowFreqFactor"]
+        high = s["originalContext"] / s["highFreqFactor"]
+        for i in range(half):
+            wavelen = (2 * math.pi) / inv[i]
+            if wavelen > low:
+                inv[i] /= s["factor"]
+            elif wavelen >= high:
+                smooth = (s["originalContext"] / wavelen - s["lowFreqFactor"]) / (s["highFreqFactor"] - s["lowFreqFactor"])
+                inv[i] = (1 - smooth) * (inv[i] / s["factor"]) + smooth * inv[i]
+    if freq_factors is not None:
+        ff = np.asarray(freq_factors, dtype=np.float64).reshape(-1)
+        if ff.size != half:
+            raise ConfigError(f"rope_freqs has {ff.size} factors, expected {half}")
+        inv = inv / ff
+    return inv
