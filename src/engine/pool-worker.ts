@@ -2,7 +2,10 @@
 // kernel module over the shared memory, then loops — wait for the job counter to move, run the calls in its
 // slot, report done. It never returns to its event loop until told to stop.
 import { platform } from "#platform";
-import { CONTROL_BYTES, ERROR, MAX_ARGS, MAX_CALLS, POOL_KERNELS, REMAINING, SEQ, SPIN_MS, STOP, type WorkerInit, type WorkerMessage } from "./pool-protocol.ts";
+import {
+  CONTROL_BYTES, ERROR, MAX_ARGS, MAX_CALLS, POOL_KERNELS, REMAINING, SEQ, SPIN_MS, STATE_FAILED, STATE_POLLING, STATE_RUNNING,
+  STATE_SLEEPING, STATE_STOPPED, STOP, WORKER_DONE, WORKER_STATE, type WorkerInit, type WorkerMessage,
+} from "./pool-protocol.ts";
 
 function serve(init: WorkerInit, ready: () => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
@@ -13,15 +16,18 @@ function serve(init: WorkerInit, ready: () => void): void {
   // The control block starts zeroed and no job is posted before every worker has said it is ready, so the
   // first job is SEQ = 1 — reading SEQ here instead could miss a job posted while this worker was starting.
   let seen = 0;
-  ready();
   const args: number[] = [];
+  const state = (v: number) => Atomics.store(ctrl, WORKER_STATE(init.index), v);
+  ready();
   for (;;) {
     // poll briefly (jobs arrive every ~0.1 ms during a forward pass), then sleep until notified
+    state(STATE_POLLING);
     const until = performance.now() + SPIN_MS;
     while (Atomics.load(ctrl, SEQ) === seen && performance.now() < until) { /* spin */ }
-    if (Atomics.load(ctrl, SEQ) === seen) Atomics.wait(ctrl, SEQ, seen);
+    if (Atomics.load(ctrl, SEQ) === seen) { state(STATE_SLEEPING); Atomics.wait(ctrl, SEQ, seen); }
     seen = Atomics.load(ctrl, SEQ);
-    if (Atomics.load(ctrl, STOP)) return;
+    if (Atomics.load(ctrl, STOP)) { state(STATE_STOPPED); return; }
+    state(STATE_RUNNING);
     try {
       const n = slot[0];
       for (let c = 0; c < n; c++) {
@@ -33,6 +39,7 @@ function serve(init: WorkerInit, ready: () => void): void {
     } catch {
       Atomics.store(ctrl, ERROR, 1);
     }
+    Atomics.store(ctrl, WORKER_DONE(init.index), seen);
     if (Atomics.sub(ctrl, REMAINING, 1) === 1) Atomics.notify(ctrl, REMAINING);
   }
 }
@@ -44,6 +51,8 @@ p.once((msg) => {
     if (init?.type !== "dbllm:init") throw new Error("unexpected first message");
     serve(init, () => p.postMessage({ type: "dbllm:ready" } satisfies WorkerMessage));
   } catch (e) {
+    // anything escaping the loop: say so in shared memory (the caller may be blocked and deaf to messages)
+    try { Atomics.store(new Int32Array(init.memory.buffer, init.control, 16), WORKER_STATE(init.index), STATE_FAILED); } catch { /* no memory */ }
     p.postMessage({ type: "dbllm:error", message: (e as Error).message } satisfies WorkerMessage);
   }
 });

@@ -4,7 +4,10 @@ import { DbllmError } from "../errors.ts";
 import { platform } from "#platform";
 import type { Engine } from "./engine.ts";
 import { splitRange, type Executor, type RangeCall } from "./exec.ts";
-import { CONTROL_BYTES, ERROR, MAX_ARGS, MAX_CALLS, POOL_KERNELS, REMAINING, SEQ, SLOT_BYTES, SPIN_MS, STOP, type WorkerInit, type WorkerMessage } from "./pool-protocol.ts";
+import {
+  CONTROL_BYTES, ERROR, JOB_TIMEOUT_MS, MAX_ARGS, MAX_CALLS, MAX_WORKERS, POOL_KERNELS, REMAINING, SEQ, SLOT_BYTES, SPIN_MS, STOP,
+  WORKER_DONE, WORKER_STATE, type WorkerInit, type WorkerMessage,
+} from "./pool-protocol.ts";
 import type { WorkerHandle } from "../platform/types.ts";
 
 const KERNEL_INDEX = new Map<string, number>(POOL_KERNELS.map((n, i) => [n, i]));
@@ -28,6 +31,7 @@ export class Pool implements Executor {
   /** Starts `threads − 1` workers on the engine's shared memory (the engine must have been created shared). */
   static async create(engine: Engine, threads: number, reason: string): Promise<Pool> {
     if (!(engine.memory.buffer instanceof SharedArrayBuffer)) throw new Error("internal: the pool needs a shared-memory engine");
+    if (threads - 1 > MAX_WORKERS) throw new DbllmError("INVALID_ARGUMENT", `at most ${MAX_WORKERS + 1} threads`);
     const control = engine.arena.alloc(CONTROL_BYTES + (threads - 1) * SLOT_BYTES, "pool control block");
     engine.u8(control, CONTROL_BYTES + (threads - 1) * SLOT_BYTES).fill(0);
     const workers: WorkerHandle[] = [];
@@ -43,7 +47,7 @@ export class Pool implements Executor {
           });
           worker.onError((e) => reject(new DbllmError("INVALID_ARGUMENT", `a pool worker failed to start: ${e.message}`)));
         });
-        const init: WorkerInit = { type: "dbllm:init", module: engine.module, memory: engine.memory, control, slot: control + CONTROL_BYTES + w * SLOT_BYTES };
+        const init: WorkerInit = { type: "dbllm:init", module: engine.module, memory: engine.memory, control, slot: control + CONTROL_BYTES + w * SLOT_BYTES, index: w };
         worker.postMessage(init);
         await ready;
         worker.unref(); // from here on the worker talks only through shared memory
@@ -95,11 +99,21 @@ export class Pool implements Executor {
     });
     // wait for the workers (spin: this may be a browser main thread, where Atomics.wait is not allowed)
     const canSleep = platform.canBlock;
-    const until = performance.now() + SPIN_MS;
+    const start = performance.now();
     for (let r = Atomics.load(ctrl, REMAINING); r !== 0; r = Atomics.load(ctrl, REMAINING)) {
-      if (canSleep && performance.now() > until) Atomics.wait(ctrl, REMAINING, r, 1);
+      const waited = performance.now() - start;
+      if (canSleep && waited > SPIN_MS) Atomics.wait(ctrl, REMAINING, r, 1);
+      if (waited > JOB_TIMEOUT_MS) {
+        const seq = Atomics.load(ctrl, SEQ);
+        const states = this.workers.map((_, w) => `worker ${w + 1}: state ${Atomics.load(ctrl, WORKER_STATE(w))}, last job ${Atomics.load(ctrl, WORKER_DONE(w))}`);
+        this.dispose();
+        throw new DbllmError("INVALID_ARGUMENT", `a pool job (${seq}) did not finish within ${JOB_TIMEOUT_MS / 1000} s; the pool was stopped (${states.join("; ")}; states: 1 polling, 2 sleeping, 3 running, 4 stopped, 5 failed)`);
+      }
     }
-    if (Atomics.load(ctrl, ERROR)) throw new DbllmError("INVALID_ARGUMENT", "a kernel failed in a pool worker");
+    if (Atomics.load(ctrl, ERROR)) {
+      Atomics.store(ctrl, ERROR, 0);
+      throw new DbllmError("INVALID_ARGUMENT", "a kernel failed in a pool worker");
+    }
   }
 
   private growScratch(bytes: number): void {
