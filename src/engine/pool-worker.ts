@@ -24,7 +24,10 @@ function serve(init: WorkerInit, ready: () => void): void {
     state(STATE_POLLING);
     const until = performance.now() + SPIN_MS;
     while (Atomics.load(ctrl, SEQ) === seen && performance.now() < until) { /* spin */ }
-    if (Atomics.load(ctrl, SEQ) === seen) { state(STATE_SLEEPING); Atomics.wait(ctrl, SEQ, seen); }
+    // A wake-up is not a job: the caller bumps SEQ and then notifies, and when it is preempted between the
+    // two this worker may already have seen the bump, run the job and gone to sleep — the late notify must
+    // not make it run the same job twice (that drove REMAINING below zero: a hang, or a next job marked done).
+    while (Atomics.load(ctrl, SEQ) === seen) { state(STATE_SLEEPING); Atomics.wait(ctrl, SEQ, seen); }
     seen = Atomics.load(ctrl, SEQ);
     if (Atomics.load(ctrl, STOP)) { state(STATE_STOPPED); return; }
     state(STATE_RUNNING);

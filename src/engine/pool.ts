@@ -101,6 +101,7 @@ export class Pool implements Executor {
     const canSleep = platform.canBlock;
     const start = performance.now();
     for (let r = Atomics.load(ctrl, REMAINING); r !== 0; r = Atomics.load(ctrl, REMAINING)) {
+      if (r < 0) { this.dispose(); throw new Error(`internal: pool job counter went negative (${r})`); }
       const waited = performance.now() - start;
       if (canSleep && waited > SPIN_MS) Atomics.wait(ctrl, REMAINING, r, 1);
       if (waited > JOB_TIMEOUT_MS) {

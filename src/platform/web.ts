@@ -1,9 +1,7 @@
 // Browser / edge implementation of the platform interface: there are no files, every string is a URL.
 // URLs open through the model cache (src/storage/), on by default in browsers, off in edge runtimes.
 import { DbllmError } from "../errors.ts";
-import type { ByteSource } from "../formats/source.ts";
 import { openCachedUrl } from "../storage/cached-url.ts";
-import type { CacheOption } from "../storage/types.ts";
 import type { Platform, WorkerHandle } from "./types.ts";
 
 const g = globalThis as unknown as { crossOriginIsolated?: boolean; Worker?: typeof Worker; SharedArrayBuffer?: unknown; document?: unknown; WorkerGlobalScope?: unknown };
@@ -12,14 +10,9 @@ const isWindow = typeof g.document !== "undefined";
 /** A browser (window or worker) has a storage manager; edge runtimes (Workers, Deno Deploy, Vercel Edge) do not. */
 const isBrowser = typeof navigator !== "undefined" && typeof (navigator as { storage?: unknown }).storage === "object";
 
-/** What Platform gains here (and, through node.ts, everywhere): opening a URL with loadModel's options. */
-interface WebPlatform extends Platform {
-  openUrl(url: string, options: { signal?: AbortSignal; fetch?: typeof fetch; cache?: CacheOption }): Promise<ByteSource>;
-}
-
 const noFs = (what: string) => new DbllmError("INVALID_ARGUMENT", `${what}: local paths and directories need Node; pass a URL, ArrayBuffer or Blob`);
 
-export const platform: WebPlatform = {
+export const platform: Platform = {
   name: "web",
   isLocalPath: () => false,
   openFile: async (p) => { throw noFs(p); },
@@ -37,7 +30,20 @@ export const platform: WebPlatform = {
     return { ok: true };
   },
   async createWorker(): Promise<WorkerHandle> {
-    const w = new g.Worker!(new URL("./pool-worker.js", import.meta.url), { type: "module" });
+    // pool-worker.js sits next to this bundle. Written as `new Worker(new URL(..., import.meta.url))` so that
+    // bundlers (webpack 5, Vite/Rollup) see the worker and emit it. Browsers refuse a worker script from
+    // another origin (the bundle imported from a CDN): a same-origin blob: module then imports it (CORS).
+    const url = new URL("./pool-worker.js", import.meta.url);
+    const here = (globalThis as { location?: { origin: string } }).location?.origin;
+    let w: Worker;
+    if (!here || url.origin === here) w = new Worker(new URL("./pool-worker.js", import.meta.url), { type: "module" });
+    else {
+      const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" }));
+      w = new Worker(shim, { type: "module" });
+      const revoke = () => URL.revokeObjectURL(shim);
+      w.addEventListener("message", revoke, { once: true });
+      w.addEventListener("error", revoke, { once: true });
+    }
     return {
       postMessage: (m) => w.postMessage(m),
       onMessage: (cb) => { w.addEventListener("message", (e) => cb(e.data)); },

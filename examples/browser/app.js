@@ -1,0 +1,114 @@
+// The demo page: load a model (URL or local file) with a progress bar, then stream generations with a stop
+// button and live tokens per second. Everything dbllm offers a page goes through its public API.
+import { loadModel } from "dbllm";
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  url: $("model-url"), file: $("model-file"), cache: $("use-cache"), load: $("load"), progress: $("progress"),
+  loadStatus: $("load-status"), threads: $("threads"), prompt: $("prompt"), maxTokens: $("max-tokens"),
+  temperature: $("temperature"), generate: $("generate"), stop: $("stop"), output: $("output"), stats: $("stats"),
+};
+
+let model; // the loaded Model
+let running; // AbortController of the load or generation in progress
+
+const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+const setStatus = (el, text, cls = "muted") => { el.textContent = text; el.className = cls; };
+
+function busy(controller) {
+  running = controller;
+  ui.stop.disabled = !controller;
+  ui.load.disabled = !!controller;
+  ui.file.disabled = !!controller;
+  ui.generate.disabled = !!controller || !model;
+}
+
+async function load(source, label) {
+  const controller = new AbortController();
+  busy(controller);
+  model?.dispose();
+  model = undefined;
+  ui.progress.value = 0;
+  ui.threads.textContent = "";
+  setStatus(ui.loadStatus, `Loading ${label}…`);
+  const t0 = performance.now();
+  try {
+    model = await loadModel(source, {
+      signal: controller.signal,
+      cache: ui.cache.checked,
+      onProgress: (p) => {
+        ui.progress.value = p.fraction;
+        const s = (performance.now() - t0) / 1000;
+        setStatus(ui.loadStatus, `Loading ${label}: ${mib(p.loaded)} of ${mib(p.total)} (${(p.loaded / 2 ** 20 / Math.max(s, 1e-3)).toFixed(1)} MiB/s)`);
+      },
+    });
+    const info = model.info();
+    const s = ((performance.now() - t0) / 1000).toFixed(2);
+    setStatus(ui.loadStatus, `${info.name} — ${info.architecture}, ${(info.parameters / 1e6).toFixed(1)} M parameters, ` +
+      `${mib(info.weightBytes)} of weights, kernels ${info.kernels.build} (fdb: ${info.kernels.fdb}); loaded in ${s} s` +
+      (info.hasChatTemplate ? "; chat template" : ""));
+    setStatus(ui.threads, `threads: ${info.threads.count} — ${info.threads.reason}`, info.threads.count > 1 ? "muted" : "warn");
+    ui.threads.dataset.count = String(info.threads.count);
+  } catch (e) {
+    setStatus(ui.loadStatus, e.code === "ABORTED" ? "Loading stopped." : `Could not load ${label}: ${e.message}`, e.code === "ABORTED" ? "warn" : "error");
+    ui.progress.value = 0;
+  } finally {
+    busy(undefined);
+  }
+}
+
+async function generate() {
+  const controller = new AbortController();
+  busy(controller);
+  ui.output.textContent = "";
+  setStatus(ui.stats, "prefill…");
+  const options = {
+    signal: controller.signal,
+    maxTokens: Number(ui.maxTokens.value) || 256,
+    temperature: Number(ui.temperature.value),
+    onContextFull: "slide", // keep going past the context (drops the older half) until max tokens or Stop
+  };
+  const prompt = ui.prompt.value;
+  const stream = model.info().hasChatTemplate ? model.chat([{ role: "user", content: prompt }], options) : model.generate(prompt, options);
+  let n = 0, first = 0;
+  try {
+    for await (const chunk of stream) {
+      if (n++ === 0) first = performance.now();
+      ui.output.textContent += chunk.text;
+      const s = (performance.now() - first) / 1000;
+      if (n > 1) setStatus(ui.stats, `${n} tokens · ${((n - 1) / s).toFixed(1)} tok/s`);
+    }
+    const st = stream.stats;
+    setStatus(ui.stats, `${st.generatedTokens} tokens · ${st.decodeTokensPerSecond.toFixed(1)} tok/s · prompt ${st.promptTokens} tokens at ` +
+      `${st.prefillTokensPerSecond.toFixed(0)} tok/s · stopped: ${st.stopReason}`);
+  } catch (e) {
+    const s = (performance.now() - first) / 1000;
+    if (e.code === "ABORTED") setStatus(ui.stats, `${n} tokens${n > 1 ? ` · ${((n - 1) / s).toFixed(1)} tok/s` : ""} · stopped by you`, "warn");
+    else setStatus(ui.stats, `error: ${e.message}`, "error");
+  } finally {
+    ui.stats.dataset.done = "true";
+    busy(undefined);
+  }
+}
+
+ui.load.addEventListener("click", () => {
+  const url = ui.url.value.trim();
+  if (url) void load(new URL(url, location.href).href, url);
+});
+ui.file.addEventListener("change", () => {
+  const f = ui.file.files?.[0];
+  if (f) void load(f, f.name);
+});
+ui.generate.addEventListener("click", () => {
+  delete ui.stats.dataset.done;
+  void generate();
+});
+ui.stop.addEventListener("click", () => running?.abort());
+ui.prompt.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !ui.generate.disabled) ui.generate.click();
+});
+
+// ?model=<url> preselects a model; ?load loads it right away
+const params = new URLSearchParams(location.search);
+if (params.get("model")) ui.url.value = params.get("model");
+if (params.has("load")) ui.load.click();
