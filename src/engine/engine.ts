@@ -13,6 +13,11 @@ export interface EngineOptions {
   simd?: KernelPreference;
   /** Create a shared memory (needed by the worker pool). */
   shared?: boolean;
+  /**
+   * Upper bound of a shared memory in bytes (it must be declared up front; default 4 GiB). Browsers reserve it
+   * as address space, which may fail on small devices, so the loader asks only for what the model needs.
+   */
+  maxBytes?: number;
 }
 
 export class Engine {
@@ -22,12 +27,12 @@ export class Engine {
   readonly build: KernelBuild;
   readonly module: WebAssembly.Module;
 
-  private constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, module: WebAssembly.Module, build: KernelBuild) {
+  private constructor(memory: WebAssembly.Memory, instance: WebAssembly.Instance, module: WebAssembly.Module, build: KernelBuild, maxPages: number) {
     this.memory = memory;
     this.k = instance.exports as unknown as KernelExports;
     this.module = module;
     this.build = build;
-    this.arena = new Arena(memory, this.k.heap_base(), MAX_PAGES);
+    this.arena = new Arena(memory, this.k.heap_base(), maxPages);
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -42,12 +47,13 @@ export class Engine {
     const relaxed = pref === "relaxed" || (pref === "auto" && f.relaxedSimd);
     const shared = options.shared ?? false;
     const build: KernelBuild = shared ? (relaxed ? "relaxed-threads" : "simd-threads") : relaxed ? "relaxed" : "simd";
+    const maxPages = Math.min(MAX_PAGES, Math.ceil((options.maxBytes ?? MAX_PAGES * 65536) / 65536));
     const memory = shared
-      ? new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true })
+      ? new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared: true })
       : new WebAssembly.Memory({ initial: 1 });
     const module = await WebAssembly.compile(kernelBytes(build));
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    return new Engine(memory, instance, module, build);
+    return new Engine(memory, instance, module, build, shared ? maxPages : MAX_PAGES);
   }
 
   get relaxedSimd(): boolean { return this.build.startsWith("relaxed"); }

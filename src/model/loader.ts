@@ -82,16 +82,14 @@ export function matchTensors(model: OpenedModel): { spec: TensorSpec; ref: Tenso
   return out;
 }
 
-export async function placeWeights(engine: Engine, model: OpenedModel, options: PlaceOptions = {}): Promise<PlacedWeights> {
-  const jobs: Job[] = matchTensors(model);
-
-  // Size everything before reading data.
+/** Bytes the weights will occupy in wasm memory (as packed), and bytes of tensor data to read. */
+function sizeJobs(jobs: { spec: TensorSpec; ref: TensorRef }[], fdbFormat?: RuntimeFormat): { total: number; tensorBytes: number } {
   let total = 0, tensorBytes = 0;
   for (const job of jobs) {
     tensorBytes += job.ref.info.byteLength;
     if (job.spec.role === "linear" || job.spec.role === "embed") {
       const type = job.ref.info.type;
-      const fmt = formatFor(type, job.spec.shape[1], options.fdbFormat);
+      const fmt = formatFor(type, job.spec.shape[1], fdbFormat);
       if (!fmt.accepts(type)) requireDecodable(type, job.spec.name);
       total += fmt.bytes(job.spec.shape[0], job.spec.shape[1], groupOf(type));
     } else {
@@ -99,6 +97,19 @@ export async function placeWeights(engine: Engine, model: OpenedModel, options: 
       total += job.spec.shape[0] * 4;
     }
   }
+  return { total, tensorBytes };
+}
+
+/** Bytes of wasm memory the model's weights will take once loaded with these formats. */
+export function weightBytes(model: OpenedModel, fdbFormat?: RuntimeFormat): number {
+  return sizeJobs(matchTensors(model), fdbFormat).total;
+}
+
+export async function placeWeights(engine: Engine, model: OpenedModel, options: PlaceOptions = {}): Promise<PlacedWeights> {
+  const jobs: Job[] = matchTensors(model);
+
+  // Size everything before reading data.
+  const { total, tensorBytes } = sizeJobs(jobs, options.fdbFormat);
   const limit = 4 * 2 ** 30 - engine.memory.buffer.byteLength;
   if (total > limit) {
     throw new DbllmError("OUT_OF_MEMORY", `${model.name}: the weights need ${(total / 2 ** 20).toFixed(0)} MiB of wasm memory as loaded, more than the 4 GiB wasm32 limit; use a quantized .dbllm file`);

@@ -13,7 +13,7 @@ import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
 import { FDB_LUT, FDB_LUT_EXACT, FDB_POP, type RuntimeFormat } from "../quant/runtime.ts";
 import { ropeInvFreq, type ModelConfig } from "./config.ts";
 import { Forward } from "./forward.ts";
-import { placeWeights, type LoadProgress } from "./loader.ts";
+import { placeWeights, weightBytes, type LoadProgress } from "./loader.ts";
 import { chatEncoder, type ModelCore } from "./model-core.ts";
 import { Session, type ChatOptions, type SessionOptions } from "./session.ts";
 import { openModel, type ModelSource } from "./sources.ts";
@@ -108,15 +108,19 @@ export class Model {
     let exec: Executor | undefined;
     try {
       const threading = threadPlan(requested, oneReason);
-      const engine = await Engine.create({ simd: options.simd, shared: threading.shared });
       const kernel = options.kernel ?? "auto";
       if (!(kernel in FDB_KERNELS)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
       const fdbFormat = FDB_KERNELS[kernel];
+      const contextLength = options.contextLength ?? Math.min(opened.config.contextLength, DEFAULT_MAX_CONTEXT);
+      // Shared memories declare their maximum up front; in browsers ask for what this model needs (weights,
+      // two default-sized sessions, scratch) rather than 4 GiB of address space. Node reserves 4 GiB cheaply.
+      const kvBytes = opened.config.nLayers * 2 * opened.config.nKvHeads * opened.config.headDim * 4 * contextLength;
+      const maxBytes = platform.name === "web" ? weightBytes(opened, fdbFormat) + 2 * kvBytes + (256 << 20) : undefined;
+      const engine = await Engine.create({ simd: options.simd, shared: threading.shared, maxBytes });
       const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbFormat });
       const config = opened.config;
       exec = threading.shared ? await Pool.create(engine, requested, `${requested} threads`).catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`)) : new SingleThread(engine, threading.reason);
       const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), exec, batch);
-      const contextLength = options.contextLength ?? Math.min(config.contextLength, DEFAULT_MAX_CONTEXT);
       const tokenizer = opened.tokenizer;
       const core: ModelCore = {
         engine, config, tokenizer, forward, contextLength,
