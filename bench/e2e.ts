@@ -5,7 +5,7 @@
 // configurations are interleaved within each repetition, and medians are reported with ratios to llama.cpp
 // Q2_K from the same run.
 // Usage: node --import tsx bench/e2e.ts [--shapes tinyllama,smollm2] [--kernels lut,lut-exact,popcount]
-//        [--threads 1,2] [--reps 3] [--prompt 128] [--decode 64]
+//        [--threads 1,2] [--reps 3] [--prompt 128] [--decode 64] [--name e2e]   (results: bench/results/<name>.json)
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -19,6 +19,7 @@ const { values } = parseArgs({ options: {
   shapes: { type: "string", default: "tinyllama,smollm2" }, reps: { type: "string", default: "3" },
   prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" },
   kernels: { type: "string", default: "lut,lut-exact,popcount" }, threads: { type: "string", default: "1" },
+  name: { type: "string", default: "e2e" },
 } });
 const REPS = Number(values.reps);
 const SHAPES: Record<string, [Shape, number]> = { tinyllama: [TINYLLAMA, 128], smollm2: [SMOLLM2, 64] };
@@ -58,10 +59,10 @@ for (const key of values.shapes!.split(",")) {
   const med = Object.fromEntries([...runs].map(([k, v]) => [k, { prefill: median(v.map((x) => x.prefill)), decode: median(v.map((x) => x.decode)), runs: v }]));
   const base = med["llama.cpp Q2_K"];
   report[shape.name] = { shape, group: g, medians: med, ratioToQ2K: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, { prefill: v.prefill / base.prefill, decode: v.decode / base.decode }])) };
-  console.log(`\n${shape.name} (one thread, median of ${REPS}; prompt ${values.prompt}, decode ${values.decode}):`);
+  console.log(`\n${shape.name} (llama.cpp one thread; dbllm threads as labelled; median of ${REPS}; prompt ${values.prompt}, decode ${values.decode}):`);
   console.log("| engine | prefill tok/s | decode tok/s | decode ÷ llama.cpp Q2_K |");
   console.log("|---|---:|---:|---:|");
   for (const [k, v] of Object.entries(med)) console.log(`| ${k} | ${v.prefill.toFixed(1)} | ${v.decode.toFixed(1)} | ${(v.decode / base.decode).toFixed(2)}× |`);
 }
-const file = saveResult("e2e", { benchmark: "e2e", settings: { reps: REPS, prompt: Number(values.prompt), decode: Number(values.decode), threads: 1 }, ...report });
+const file = saveResult(values.name!, { benchmark: "e2e", settings: { reps: REPS, prompt: Number(values.prompt), decode: Number(values.decode), threads: values.threads, kernels: values.kernels }, ...report });
 console.log(`\nsaved ${file}`);

@@ -1,0 +1,39 @@
+// npm run bench [-- <names>]: the speed and accuracy reports of bench/, one after another, each in its own
+// process (results land in bench/results/*.json; docs/BENCHMARKS.md explains them). Benchmarks are not tests:
+// they print numbers and fail only when a run itself fails.
+//   npm run bench                    f32, gemv, e2e (the speed reports; tens of minutes on 2 cores)
+//   npm run bench -- accuracy        one report by name: f32 | gemv | e2e | accuracy
+//   npm run bench -- e2e --threads 1,2   options after a name go to that report
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const REPORTS = {
+  f32: "bench/e2e-f32.ts",
+  gemv: "bench/gemv.ts",
+  e2e: "bench/e2e.ts",
+  accuracy: "bench/accuracy.ts",
+};
+const DEFAULT = ["f32", "gemv", "e2e"];
+
+const argv = process.argv.slice(2);
+const plan = [];
+for (const a of argv) {
+  if (a in REPORTS) plan.push({ name: a, args: [] });
+  else if (plan.length) plan[plan.length - 1].args.push(a);
+  else {
+    console.error(`npm run bench: unknown report "${a}" (one of ${Object.keys(REPORTS).join(", ")})`);
+    process.exit(2);
+  }
+}
+if (!plan.length) for (const name of DEFAULT) plan.push({ name, args: [] });
+
+for (const { name, args } of plan) {
+  console.error(`\n[bench] ${name}: node --import tsx ${REPORTS[name]} ${args.join(" ")}`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", REPORTS[name], ...args], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) {
+    console.error(`[bench] ${name} failed (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+}
