@@ -79,7 +79,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--smoke", action="store_true", help="tiny budget, results under the work directory only")
     p.add_argument("--groups", default="64,128")
-    p.add_argument("--only", default="float,q8,rtn,fdb,kd,dad", help="which rows to run")
+    p.add_argument("--only", default="float,q8,rtn,fdb,fdb-calib,kd,dad", help="which rows to run")
+    p.add_argument("--distill-groups", default=None, help="group sizes that get the KD/DAD rows (default: --groups)")
+    p.add_argument("--init", default="calib", choices=["calib", "plain"],
+                   help="student init for KD/DAD: the activation-aware fit (dbllm quantize --calib on the training split, default) or the plain fit")
+    p.add_argument("--calib-tokens", type=int, default=4096)
     p.add_argument("--steps", type=int, default=120, help="optimizer steps per distillation (default 120)")
     p.add_argument("--samples", type=int, default=256, help="calibration sequences sampled from the teacher (default 256)")
     p.add_argument("--sample-batch", type=int, default=64, help="sequences sampled at once (default 64)")
@@ -93,7 +97,7 @@ def main() -> int:
     p.add_argument("--blockwise-steps", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch/OpenBLAS threads per training (default 1: on a busy 2-core machine 2 threads were slower)")
     p.add_argument("--ctx", type=int, default=512)
-    p.add_argument("--max-eval-tokens", type=int, default=0, help="cap the held-out tokens (0 = all)")
+    p.add_argument("--max-eval-tokens", type=int, default=8192, help="held-out tokens scored per model (default 8192 = 16 windows of 512; 0 = all 32k)")
     p.add_argument("--kernel", default="lut-exact", choices=["lut-exact", "lut", "popcount"])
     p.add_argument("--work", default=os.path.join(ROOT, "bench", ".work", "distill"))
     p.add_argument("--force", action="store_true", help="redo rows whose result file exists")
@@ -106,6 +110,7 @@ def main() -> int:
     os.makedirs(a.work, exist_ok=True)
     os.makedirs(results_dir, exist_ok=True)
     groups = [int(g) for g in a.groups.split(",")]
+    distill_groups = [int(g) for g in (a.distill_groups or a.groups).split(",")]
     only = set(a.only.split(","))
     t_all = time.time()
 
@@ -147,8 +152,17 @@ def main() -> int:
                 node("src/cli/main.ts", "quantize", teacher, "-o", f, "--method", m, "--group-size", str(g), "-q")
             rows.append(evaluate(f"{m}-g{g}", f, {"method": m, "group_size": g,
                                                   "command": f"dbllm quantize <teacher> -o {m}-g{g}.dbllm --method {m} --group-size {g}"}))
+        calib = os.path.join(a.work, f"fdb-calib-g{g}.dbllm")
+        need_calib = "fdb-calib" in only or (a.init == "calib" and g in distill_groups and ("kd" in only or "dad" in only))
+        if need_calib and not os.path.exists(calib):
+            node("src/cli/main.ts", "quantize", teacher, "-o", calib, "--method", "fdb", "--group-size", str(g),
+                 "--calib", train_txt, "--calib-tokens", str(a.calib_tokens), "-q")
+        if "fdb-calib" in only:
+            rows.append(evaluate(f"fdb-calib-g{g}", calib, {"method": "fdb, activation-aware", "group_size": g,
+                                                            "command": f"dbllm quantize <teacher> -o fdb-calib-g{g}.dbllm --group-size {g} "
+                                                                       f"--calib moby-train-90.txt --calib-tokens {a.calib_tokens}"}))
         for m, gamma in (("kd", 0.0), ("dad", a.dad_gamma)):
-            if m not in only:
+            if m not in only or g not in distill_groups:
                 continue
             f = os.path.join(a.work, f"{m}-g{g}.dbllm")
             summary = os.path.join(a.work, f"{m}-g{g}.summary.json")
@@ -156,7 +170,9 @@ def main() -> int:
                    "--samples", str(a.samples), "--sample-batch", str(a.sample_batch), "--seq-len", str(a.seq_len), "--steps", str(a.steps), "--batch-size", str(a.batch_size),
                    "--grad-accum", str(a.grad_accum), "--lr", str(a.lr), "--lr-alpha", str(a.lr_alpha), "--threads", str(a.threads),
                    "--workdir", os.path.join(a.work, f"{m}-g{g}.work"), "--cache", os.path.join(a.work, "cache"), "--summary", summary,
-                   "--blockwise-steps", str(a.blockwise_steps), "--checkpoint-every", "25", "--log-every", "5"]
+                   "--blockwise-steps", str(a.blockwise_steps), "--checkpoint-every", "10", "--log-every", "5"]
+            if a.init == "calib":
+                cmd += ["--init-from", calib]
             if a.train_text:
                 cmd += ["--text", train_txt]
             if not os.path.exists(f) or a.force:
@@ -166,8 +182,11 @@ def main() -> int:
             rows.append(evaluate(f"{m}-g{g}", f, {"method": f"fdb + {'plain KD' if gamma == 0 else 'DAD'}", "group_size": g, "gamma": gamma,
                                                   "budget": s["budget"], "final_train_kl": s["history"][-1]["kl"] if s["history"] else None,
                                                   "command": "python -m dbllm_train " + " ".join(shlex.quote(c) for c in cmd)}))
+    # the table holds every finished row, also those of earlier invocations (e.g. --only kd, then --only dad)
+    names = sorted(f for f in os.listdir(results_dir) if f.startswith("distill-") and f != "distill-summary.json")
+    every = [json.load(open(os.path.join(results_dir, f))) for f in names]
     table = [{"name": r["name"], "perplexity": round(r["perplexity"], 4), "group_size": r.get("group_size"),
-              "budget": r.get("budget")} for r in rows]
+              "scored_tokens": r.get("scored_tokens"), "budget": r.get("budget")} for r in every]
     summ = {"rows": table, "wall_seconds": round(time.time() - t_all, 1), **common,
             "budget": {"steps": a.steps, "samples": a.samples, "seq_len": a.seq_len, "batch": a.batch_size * a.grad_accum,
                        "tokens_per_run": a.steps * a.batch_size * a.grad_accum * a.seq_len, "train_text": a.train_text,

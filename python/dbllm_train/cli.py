@@ -28,6 +28,8 @@ def distill_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     q = p.add_argument_group("student")
     q.add_argument("--group-size", type=int, default=64, choices=[64, 128], help="weights per (α1, α2) pair (default 64)")
     q.add_argument("--init", default="fdb", choices=["fdb", "rtn"], help="initial fit: FDB (as dbllm quantize, default) or 2-bit RTN")
+    q.add_argument("--init-from", metavar="FILE.dbllm", help="take the initial scales from an FDB .dbllm of the same model, e.g. the "
+                   "activation-aware fit of `dbllm quantize --calib text.txt` (overrides --init)")
     q.add_argument("--embed", default="q8", choices=["q8", "f16"], help="stored token embeddings (default q8)")
     q.add_argument("--head", default="q8", choices=["q8", "f16"], help="stored untied output head (default q8)")
     q.add_argument("--ste", default="identity", choices=["identity", "clipped"], help="straight-through estimator for the latent weights")
@@ -70,6 +72,14 @@ def distill_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
+def _file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for c in iter(lambda: f.read(1 << 22), b""):
+            h.update(c)
+    return h.hexdigest()
+
+
 def _hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -79,7 +89,8 @@ def run_distill(a: argparse.Namespace, argv: Optional[List[str]] = None) -> dict
     from .export import export_dbllm
     from .loaders import load_teacher
     from .model import build_teacher
-    from .student import build_student, fdb_init
+    from .safetensors_io import SafetensorsFile
+    from .student import build_student, fdb_init, init_from_dbllm
     from .train import TrainConfig, train
 
     t0 = time.time()
@@ -97,9 +108,13 @@ def run_distill(a: argparse.Namespace, argv: Optional[List[str]] = None) -> dict
     teacher = build_teacher(cfg, T.tensors)
 
     # FDB init, cached per (teacher, group, method)
-    init_key = _hash({"sha": sha, "g": a.group_size, "init": a.init})
+    init_key = _hash({"sha": sha, "g": a.group_size, "init": a.init} if not a.init_from else
+                     {"sha": sha, "g": a.group_size, "init_from": _file_sha256(a.init_from)})
     init_path = os.path.join(cache, f"init-{a.init}-g{a.group_size}-{init_key}.npz")
-    if os.path.exists(init_path):
+    if a.init_from:
+        init = init_from_dbllm(a.init_from, cfg, a.group_size)
+        _log(f"fdb init: the scales of {a.init_from}")
+    elif os.path.exists(init_path):
         z = np.load(init_path)
         init = {k[:-3]: (z[k], z[k[:-3] + ".a2"]) for k in z.files if k.endswith(".a1")}
         _log(f"fdb init from {init_path}")
@@ -156,10 +171,13 @@ def run_distill(a: argparse.Namespace, argv: Optional[List[str]] = None) -> dict
          f"{data.shape[0]} training sequences, {torch.get_num_threads()} threads")
     summary = train(student, teacher, data, tc, ckpt, resume=bool(a.resume), log=_log, val=val, extra_init={"run_key": run_key})
 
+    init_aware = False
+    if a.init_from:
+        init_aware = bool(json.loads(SafetensorsFile(a.init_from).metadata.get("dbllm.quantization", "{}")).get("activation_aware", False))
     quantization = {
         "method": "fdb+dad" if tc.steps > 0 else a.init, "group_size": a.group_size, "embed": a.embed,
-        "head": a.embed if cfg.tiedEmbeddings else a.head, "activation_aware": False, "activations": "int8 per group at run time",
-        "init": a.init, "gamma": a.gamma, "weighting": a.weighting, "distilled": tc.steps > 0,
+        "head": a.embed if cfg.tiedEmbeddings else a.head, "activation_aware": init_aware, "activations": "int8 per group at run time",
+        "init": f"from {os.path.basename(a.init_from)}" if a.init_from else a.init, "gamma": a.gamma, "weighting": a.weighting, "distilled": tc.steps > 0,
         "trained_with_activation_quantization": not a.no_act_quant,
     }
     budget = {"steps": summary["steps"], "tokens": summary["tokens"], "train_seconds": round(summary["train_seconds"], 1),

@@ -9,7 +9,7 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from .blocks import decode_q8_0, encode_q8_0
+from .blocks import decode_q8_0, encode_q8_0, unpack_fdb2
 from .config import ModelConfig
 from .fdb_fit import fit_matrix, group_for
 from .fdb_linear import FDBLinear, FrozenLinear
@@ -41,6 +41,32 @@ def fdb_init(cfg: ModelConfig, tensors: Dict[str, np.ndarray], group_size: int, 
         out[name] = (a1.astype(np.float32), a2.astype(np.float32))
         if (n + 1) % 7 == 0 or n + 1 == len(names):
             log(f"fdb init: {n + 1}/{len(names)} matrices ({time.time() - t0:.0f} s)")
+    return out
+
+
+def init_from_dbllm(path: str, cfg: ModelConfig, group_size: int) -> InitTable:
+    """The (α1, α2) of every block matrix of an FDB .dbllm file written for the same model — e.g. by
+    `dbllm quantize --calib text.txt`, the activation-aware fit — as the starting point of distillation. The bitplanes
+    follow from the scales (every weight at its nearest level), so the scales are all the fit contributes."""
+    import json
+    from .safetensors_io import SafetensorsFile
+    st = SafetensorsFile(path)
+    md = st.metadata
+    if md.get("format") != "dbllm":
+        raise ValueError(f"--init-from {path}: not a .dbllm file")
+    types = json.loads(md.get("dbllm.tensor_types", "{}"))
+    out: InitTable = {}
+    for i in range(cfg.nLayers):
+        for k in LINEAR_NAMES:
+            name = f"blk.{i}.{k}.weight"
+            if name not in types:
+                raise ValueError(f"--init-from {path}: no tensor {name}")
+            t, (rows, cols) = types[name]["type"], types[name]["shape"]
+            g = group_for(cols, group_size)
+            if t != f"FDB2_G{g}":
+                raise ValueError(f"--init-from {path}: {name} is {t}, the student needs FDB2_G{g} (--group-size {group_size})")
+            _, _, a1, a2 = unpack_fdb2(st.raw(name), rows, cols, g)
+            out[name] = (a1.astype(np.float32), a2.astype(np.float32))
     return out
 
 

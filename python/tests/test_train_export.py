@@ -4,6 +4,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import random_tensors, tiny_config
@@ -13,7 +14,7 @@ from dbllm_train.export import export_dbllm
 from dbllm_train.loaders import load_teacher
 from dbllm_train.model import build_teacher
 from dbllm_train.safetensors_io import SafetensorsFile
-from dbllm_train.student import build_student, fdb_init
+from dbllm_train.student import build_student, fdb_init, init_from_dbllm
 from dbllm_train.train import TrainConfig, lr_factor, train, trainable_state
 
 TOK = json.dumps({"kind": "hf", "tokenizerJson": {"model": {"type": "BPE"}}, "tokenizerConfig": {}})
@@ -121,3 +122,20 @@ def test_blockwise_reconstruction_lowers_each_blocks_error():
     blocks = r["blockwise"]["blocks"]
     assert len(blocks) == cfg.nLayers
     assert all(b["last"] < b["first"] for b in blocks), blocks
+
+
+def test_init_from_a_dbllm_file_takes_its_scales(tmp_path):
+    # a student exported after training; a new student initialised from that file starts with its scales exactly
+    cfg, t, teacher, init = _setup(seed=6)
+    s = build_student(cfg, t, init, 64)
+    data = sample_from_teacher(teacher, 4, 16, 1.0, seed=1, batch=4)
+    train(s, teacher, data, _config(steps=2), None, log=lambda m: None)
+    path = str(tmp_path / "s.dbllm")
+    export_dbllm(path, s, t, TOK, {"method": "fdb+dad", "group_size": 64}, {"tool": "test"})
+    table = init_from_dbllm(path, cfg, 64)
+    for name, layer in s.fdb_layers():
+        a1, a2 = table[name]
+        assert np.array_equal(a1, layer.alpha1.detach().numpy()) and np.array_equal(a2, layer.alpha2.detach().numpy()), name
+    # a file of another group size is refused with a clear message
+    with pytest.raises(ValueError, match="FDB2_G128"):
+        init_from_dbllm(path, cfg, 128)
