@@ -53,7 +53,7 @@ test("the built CLI runs a model and reports usage errors with exit code 2", () 
   assert.match(bad.stderr, /NOT_FOUND/);
 });
 
-test("npm pack ships dist/, types, README and no tests or large fixtures", () => {
+test("npm pack ships dist/, types, README, the default model and no tests or large fixtures", () => {
   const json = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   const files = (JSON.parse(json)[0].files as { path: string; size: number }[]);
   const names = files.map((f) => f.path);
@@ -62,7 +62,11 @@ test("npm pack ships dist/, types, README and no tests or large fixtures", () =>
   }
   const forbidden = names.filter((n) => /^(tests|bench|python|scripts|assembly|src|\.cache)\//.test(n) || /\.test\.ts$/.test(n));
   assert.equal(forbidden, [], `unexpected files: ${forbidden.join(", ")}`);
-  const big = files.filter((f) => f.size > 8 << 20 && !f.path.startsWith("models/"));
+  const model = files.find((f) => f.path === "models/smollm2-135m-instruct-fdb.dbllm");
+  assert.ok(model, "the embedded default model is not in the package");
+  assert.ok(model.size <= 64 << 20, `the default model is ${model.size} bytes, over 64 MiB`);
+  assert.ok(names.includes("models/NOTICE.md"), "the default model's notice is not in the package");
+  const big = files.filter((f) => f.size > 8 << 20 && f !== model);
   assert.equal(big.map((f) => f.path), [], "files over 8 MB that are not the default model");
   console.log(`  ${files.length} files, largest ${Math.max(...files.map((f) => f.size))} bytes`);
 });

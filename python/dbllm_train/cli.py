@@ -30,6 +30,8 @@ def distill_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     q.add_argument("--init", default="fdb", choices=["fdb", "rtn"], help="initial fit: FDB (as dbllm quantize, default) or 2-bit RTN")
     q.add_argument("--init-from", metavar="FILE.dbllm", help="take the initial scales from an FDB .dbllm of the same model, e.g. the "
                    "activation-aware fit of `dbllm quantize --calib text.txt` (overrides --init)")
+    q.add_argument("--init-state", metavar="CHECKPOINT.pt", help="continue training a student: its latent weights and scales from a "
+                   "checkpoint of an earlier run of the same teacher and group size (fresh optimizer and schedule)")
     q.add_argument("--embed", default="q8", choices=["q8", "f16"], help="stored token embeddings (default q8)")
     q.add_argument("--head", default="q8", choices=["q8", "f16"], help="stored untied output head (default q8)")
     q.add_argument("--ste", default="identity", choices=["identity", "clipped"], help="straight-through estimator for the latent weights")
@@ -72,14 +74,6 @@ def distill_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
-def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for c in iter(lambda: f.read(1 << 22), b""):
-            h.update(c)
-    return h.hexdigest()
-
-
 def _hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -87,11 +81,11 @@ def _hash(obj) -> str:
 def run_distill(a: argparse.Namespace, argv: Optional[List[str]] = None) -> dict:
     from .data import sample_from_teacher, text_windows, tokenize_file
     from .export import export_dbllm
-    from .loaders import load_teacher
+    from .loaders import load_teacher, sha256_file
     from .model import build_teacher
     from .safetensors_io import SafetensorsFile
     from .student import build_student, fdb_init, init_from_dbllm
-    from .train import TrainConfig, train
+    from .train import TrainConfig, load_trainable_state, train
 
     t0 = time.time()
     if a.threads:
@@ -109,7 +103,7 @@ def run_distill(a: argparse.Namespace, argv: Optional[List[str]] = None) -> dict
 
     # FDB init, cached per (teacher, group, method)
     init_key = _hash({"sha": sha, "g": a.group_size, "init": a.init} if not a.init_from else
-                     {"sha": sha, "g": a.group_size, "init_from": _file_sha256(a.init_from)})
+                     {"sha": sha, "g": a.group_size, "init_from": sha256_file(a.init_from)})
     init_path = os.path.join(cache, f"init-{a.init}-g{a.group_size}-{init_key}.npz")
     if a.init_from:
         init = init_from_dbllm(a.init_from, cfg, a.group_size)
@@ -122,14 +116,15 @@ def run_distill(a: argparse.Namespace, argv: Optional[List[str]] = None) -> dict
         init = fdb_init(cfg, T.tensors, a.group_size, a.init, log=_log)
         np.savez(init_path, **{f"{k}.a1": v[0] for k, v in init.items()}, **{f"{k}.a2": v[1] for k, v in init.items()})
 
-    # data, cached per sampling parameters
+    # data: the sampled sequences are cached per sampling parameters (shared by runs that add different text;
+    # the key keeps an empty "text" entry so caches written before text was split off stay valid); text is
+    # tokenized on every run, which takes seconds
     data_spec = {"sha": sha, "samples": a.samples + a.val_samples, "len": a.seq_len, "temp": a.temperature, "top_k": a.top_k,
                  "first": a.first_token, "seed": a.seed, "batch": a.sample_batch, "text": a.text}
-    data_path = os.path.join(cache, f"data-{_hash(data_spec)}.pt")
+    data_path = os.path.join(cache, f"data-{_hash(dict(data_spec, text=[]))}.pt")
     if os.path.exists(data_path):
-        blob = torch.load(data_path)
-        sampled, texts = blob["sampled"], blob["text"]
-        _log(f"training data from {data_path}")
+        sampled = torch.load(data_path)["sampled"]
+        _log(f"sampled training data from {data_path}")
     else:
         tok = json.loads(T.tokenizer)
         bos = None
@@ -139,26 +134,28 @@ def run_distill(a: argparse.Namespace, argv: Optional[List[str]] = None) -> dict
         ts = time.time()
         sampled = sample_from_teacher(teacher, n, a.seq_len, a.temperature, a.seed, a.sample_batch, a.first_token, bos, a.top_k, log=_log) \
             if n > 0 else torch.zeros(0, a.seq_len, dtype=torch.long)
-        sample_seconds = time.time() - ts
-        texts = torch.zeros(0, a.seq_len, dtype=torch.long)
-        for f in a.text:
-            ids = tokenize_file(a.teacher, f)
-            texts = torch.cat([texts, text_windows(ids, a.seq_len)])
-            _log(f"text {f}: {len(ids)} tokens -> {texts.shape[0]} windows so far")
-        torch.save({"sampled": sampled, "text": texts, "spec": data_spec, "sample_seconds": sample_seconds}, data_path)
+        torch.save({"sampled": sampled, "spec": dict(data_spec, text=[]), "sample_seconds": time.time() - ts}, data_path)
+    texts = torch.zeros(0, a.seq_len, dtype=torch.long)
+    for f in a.text:
+        ids = tokenize_file(a.teacher, f)
+        texts = torch.cat([texts, text_windows(ids, a.seq_len)])
+        _log(f"text {f}: {len(ids)} tokens -> {texts.shape[0]} windows so far")
     val = sampled[a.samples:] if a.val_samples else None
     data = torch.cat([sampled[:a.samples], texts])
     if data.shape[0] == 0:
         raise SystemExit("no training data: use --samples N and/or --text FILE")
 
     student = build_student(cfg, T.tensors, init, a.group_size, a.embed, a.head, not a.no_act_quant, not a.no_head_act_quant, a.ste)
+    if a.init_state:
+        load_trainable_state(student, torch.load(a.init_state)["trainable"])
+        _log(f"student state (latent weights and scales) from {a.init_state}")
     tc = TrainConfig(steps=a.steps, batch_size=a.batch_size, grad_accum=a.grad_accum, lr=a.lr, lr_alpha=a.lr_alpha,
                      weight_decay=a.weight_decay, warmup=a.warmup, min_lr_ratio=a.min_lr_ratio, max_grad_norm=a.max_grad_norm,
                      gamma=a.gamma, weighting=a.weighting, seed=a.seed, checkpoint_every=a.checkpoint_every, log_every=a.log_every,
                      eval_every=a.eval_every, blockwise_steps=a.blockwise_steps, blockwise_lr=a.blockwise_lr)
     ckpt = a.resume if a.resume and a.resume != "auto" else os.path.join(work, "checkpoint.pt")
     run_key = _hash({"train": {k: v for k, v in vars(tc).items() if k not in ("log_every", "checkpoint_every", "eval_every")},
-                     "data": data_spec, "init": init_key, "student": [a.embed, a.head, a.no_act_quant, a.no_head_act_quant, a.ste]})
+                     "data": data_spec, "init": init_key, **({"state": sha256_file(a.init_state)} if a.init_state else {}), "student": [a.embed, a.head, a.no_act_quant, a.no_head_act_quant, a.ste]})
     if a.resume and os.path.exists(ckpt):
         prev = torch.load(ckpt).get("extra", {}).get("run_key")
         if prev is not None and prev != run_key:
@@ -177,7 +174,8 @@ def run_distill(a: argparse.Namespace, argv: Optional[List[str]] = None) -> dict
     quantization = {
         "method": "fdb+dad" if tc.steps > 0 else a.init, "group_size": a.group_size, "embed": a.embed,
         "head": a.embed if cfg.tiedEmbeddings else a.head, "activation_aware": init_aware, "activations": "int8 per group at run time",
-        "init": f"from {os.path.basename(a.init_from)}" if a.init_from else a.init, "gamma": a.gamma, "weighting": a.weighting, "distilled": tc.steps > 0,
+        "init": f"from {os.path.basename(a.init_from)}" if a.init_from else a.init,
+        "continued_from": os.path.basename(a.init_state) if a.init_state else None, "gamma": a.gamma, "weighting": a.weighting, "distilled": tc.steps > 0,
         "trained_with_activation_quantization": not a.no_act_quant,
     }
     budget = {"steps": summary["steps"], "tokens": summary["tokens"], "train_seconds": round(summary["train_seconds"], 1),

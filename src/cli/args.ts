@@ -1,4 +1,6 @@
 // Options shared by the commands that load a model and generate.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DbllmError } from "../errors.ts";
 import type { GenerateOptions } from "../generate/options.ts";
@@ -71,10 +73,21 @@ export function generateOptions(v: Record<string, unknown>): GenerateOptions {
   };
 }
 
+/** The model that ships in the package (models/, docs/DISTILL.md): used when a command is given no model. */
+export const DEFAULT_MODEL_NAME = "smollm2-135m-instruct-fdb.dbllm";
+
+export function defaultModelPath(): string {
+  // src/cli/args.ts and dist/node/cli.js both sit two levels below the package root
+  return fileURLToPath(new URL(`../../models/${DEFAULT_MODEL_NAME}`, import.meta.url));
+}
+
+/** The model named on the command line, else the embedded default model. */
 export function requireModel(positionals: string[], command: string): string {
   const m = positionals[0];
-  if (!m) throw new UsageError(`dbllm ${command} needs a model (a .gguf or .dbllm file, or a Hugging Face directory)`);
-  return m;
+  if (m) return m;
+  const d = defaultModelPath();
+  if (!existsSync(d)) throw new UsageError(`dbllm ${command} needs a model (a .gguf or .dbllm file, or a Hugging Face directory); the default model ${d} is missing`);
+  return d;
 }
 
 export function isDbllmError(e: unknown): e is DbllmError {

@@ -2,7 +2,7 @@
 import { LOAD_OPTIONS, loadOptions, parse, requireModel } from "./args.ts";
 import { loadForCli } from "./load.ts";
 
-export const INFO_HELP = `dbllm info <model> [--json]`;
+export const INFO_HELP = `dbllm info [model] [--json]`;
 
 export async function infoCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, { ...LOAD_OPTIONS, json: { type: "boolean" } });

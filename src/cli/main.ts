@@ -1,6 +1,6 @@
 // The `dbllm` command line.
 import { DbllmError } from "../errors.ts";
-import { UsageError } from "./args.ts";
+import { DEFAULT_MODEL_NAME, UsageError } from "./args.ts";
 import { CHAT_HELP, chatCommand } from "./chat.ts";
 import { DISTILL_HELP, distillCommand } from "./distill.ts";
 import { INFO_HELP, infoCommand } from "./info.ts";
@@ -20,7 +20,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
 };
 
 function usage(): string {
-  return ["usage: dbllm <command> [options]", "", ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`), "", "dbllm <command> --help for details"].join("\n");
+  return ["usage: dbllm <command> [options]", "", ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.summary}`), "", "[model]: a .gguf or .dbllm file or a Hugging Face directory; without one, run, chat, info, ppl and serve use", `the embedded default model (models/${DEFAULT_MODEL_NAME}).`, "dbllm <command> --help for details"].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {

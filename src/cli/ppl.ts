@@ -6,7 +6,7 @@ import { perplexity } from "../eval/perplexity.ts";
 import { LOAD_OPTIONS, UsageError, loadOptions, parse, requireModel } from "./args.ts";
 import { loadForCli } from "./load.ts";
 
-export const PPL_HELP = `dbllm ppl <model> --file <text.txt> [--ctx N] [--max-tokens N] [--json]
+export const PPL_HELP = `dbllm ppl [model] --file <text.txt> [--ctx N] [--max-tokens N] [--json]
   Non-overlapping windows of N tokens (default 512), each from an empty context; every token of a window but
   its first is scored; no BOS is inserted. Prints exp(mean negative log-likelihood).`;
 

@@ -3,7 +3,7 @@ import { LOAD_OPTIONS, SAMPLING_OPTIONS, UsageError, generateOptions, loadOption
 import { loadForCli } from "./load.ts";
 import { formatStats } from "./stats.ts";
 
-export const RUN_HELP = `dbllm run <model> -p "prompt" [options]
+export const RUN_HELP = `dbllm run [model] -p "prompt" [options]
   -p, --prompt <text>       the prompt (or --file <path> to read it)
       --chat                wrap the prompt as a user message in the model's chat template
       --system <text>       system message (with --chat)

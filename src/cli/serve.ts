@@ -7,7 +7,7 @@ import { serveHandler, type NodeServer } from "../server/node-http.ts";
 import { LOAD_OPTIONS, UsageError, loadOptions, parse, requireModel } from "./args.ts";
 import { progressBar } from "./progress.ts";
 
-export const SERVE_HELP = `dbllm serve <model> [options]
+export const SERVE_HELP = `dbllm serve [model] [options]
   OpenAI-compatible API: POST /v1/chat/completions, POST /v1/completions, GET /v1/models (see docs/SERVER.md)
       --port <n>            port (default 8080; 0 picks a free one)
       --host <addr>         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
