@@ -45,9 +45,9 @@ test("the built CLI runs a model and reports usage errors with exit code 2", () 
   const run = spawnSync(process.execPath, [cli, "run", built.gguf, "-p", PROMPT, "-n", "8", "-t", "0", "-q"], { encoding: "utf8" });
   assert.is(run.status, 0, run.stderr);
   assert.ok(run.stdout.length > 0);
-  const usage = spawnSync(process.execPath, [cli, "run"], { encoding: "utf8" });
+  const usage = spawnSync(process.execPath, [cli, "run", built.gguf], { encoding: "utf8" });
   assert.is(usage.status, 2);
-  assert.match(usage.stderr, /needs a model/);
+  assert.match(usage.stderr, /needs a prompt/);
   const bad = spawnSync(process.execPath, [cli, "info", path.join(dir, "missing.gguf")], { encoding: "utf8" });
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /NOT_FOUND/);
