@@ -25,7 +25,7 @@ if (!existsSync(gguf)) {
 }
 const prompt = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % 40000);
 
-const model = await loadModel(gguf, { contextLength: P + D + 8 });
+const model = await loadModel(gguf, { contextLength: P + D + 8, threads: 1 }); // one thread, like llama.cpp below
 const session = model.createSession();
 const V = model.config.vocabSize;
 
@@ -77,7 +77,7 @@ const result = {
   llamaCpp: { prefillTokPerSec: med(theirs, "prefill"), decodeTokPerSec: med(theirs, "decode"), runs: theirs, version: "node-llama-cpp 3.22.1" },
   ratio: { prefill: med(ours, "prefill") / med(theirs, "prefill"), decode: med(ours, "decode") / med(theirs, "decode") },
 };
-const file = saveResult(`e2e-f32-${model.info().kernels.build}`, result);
+const file = saveResult(`e2e-f32-${model.info().kernels.build.replace(/-threads$/, "")}`, result);
 console.log(JSON.stringify({ dbllm: { prefill: result.dbllm.prefillTokPerSec, decode: result.dbllm.decodeTokPerSec }, llamaCpp: { prefill: result.llamaCpp.prefillTokPerSec, decode: result.llamaCpp.decodeTokPerSec }, ratio: result.ratio }, null, 1));
 console.log(`saved ${file}`);
 await lctx.dispose(); await lmodel.dispose();
