@@ -8,21 +8,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { fitGroup, type FdbMethod } from "../src/quant/fdb.ts";
 import { f16ToF32, f32ToF16 } from "../src/quant/half.ts";
+import { rng } from "../tests/helpers/numeric.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const FIXTURE = path.join(ROOT, "tests/fixtures/fdb-fit-vector.json");
-
-/** mulberry32, as tests/helpers/numeric.ts (kept here so the generator stands alone). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FdbVectorCase {
   name: string;

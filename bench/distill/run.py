@@ -48,11 +48,9 @@ def node(*args, capture=False) -> str:
 
 
 def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for c in iter(lambda: f.read(1 << 22), b""):
-            h.update(c)
-    return h.hexdigest()
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    from dbllm_train.loaders import sha256_file
+    return sha256_file(path)
 
 
 def teacher_path() -> str:
