@@ -28,27 +28,16 @@ def _seqsum(x: np.ndarray) -> np.ndarray:
 
 def _assign(w: np.ndarray, p: np.ndarray, a1: np.ndarray, a2: np.ndarray):
     """Nearest of the levels 0, α1, α2, α1+α2 (ties to the first); returns b1, b2 (uint8) and the weighted error."""
-    l3 = a1 + a2
     best = w * w
     c1 = np.zeros(w.shape, dtype=np.uint8)
     c2 = np.zeros(w.shape, dtype=np.uint8)
-    d = w - a1
-    d = d * d
-    m = d < best
-    best = np.where(m, d, best)
-    c1[m] = 1
-    d = w - a2
-    d = d * d
-    m = d < best
-    best = np.where(m, d, best)
-    c1[m] = 0
-    c2[m] = 1
-    d = w - l3
-    d = d * d
-    m = d < best
-    best = np.where(m, d, best)
-    c1[m] = 1
-    c2[m] = 1
+    for level, b1, b2 in ((a1, 1, 0), (a2, 0, 1), (a1 + a2, 1, 1)):  # in this order, so ties keep the earlier level
+        d = w - level
+        d = d * d
+        m = d < best
+        best = np.where(m, d, best)
+        c1[m] = b1
+        c2[m] = b2
     return c1, c2, _seqsum(p * best)
 
 
