@@ -8,6 +8,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+import torch
 
 from .blocks import encode_q8_0, pack_fdb2
 from .model import LINEAR_NAMES, LlamaModel
@@ -26,7 +27,7 @@ def student_tensors(student: LlamaModel, teacher_tensors: Dict[str, np.ndarray])
     cfg = student.cfg
     types: Dict[str, Any] = {}
     out: List[Tuple[str, np.ndarray]] = []
-    f32 = lambda a: np.ascontiguousarray(np.asarray(a, dtype=np.float32))  # noqa: E731
+    f32 = lambda a: np.ascontiguousarray(np.asarray(a.detach().cpu() if torch.is_tensor(a) else a, dtype=np.float32))  # noqa: E731
     name, arr, _ = _embedding_tensor("token_embd.weight", np.asarray(teacher_tensors["token_embd.weight"], np.float32),
                                      student.stored_types["token_embd.weight"], types)
     out.append((name, arr))

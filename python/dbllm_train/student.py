@@ -50,6 +50,8 @@ def init_from_dbllm(path: str, cfg: ModelConfig, group_size: int) -> InitTable:
     follow from the scales (every weight at its nearest level), so the scales are all the fit contributes."""
     import json
     from .safetensors_io import SafetensorsFile
+    if path.endswith(".npz"):
+        return init_from_npz(path, cfg)
     st = SafetensorsFile(path)
     md = st.metadata
     if md.get("format") != "dbllm":
@@ -68,6 +70,24 @@ def init_from_dbllm(path: str, cfg: ModelConfig, group_size: int) -> InitTable:
             _, _, a1, a2 = unpack_fdb2(st.raw(name), rows, cols, g)
             out[name] = (a1.astype(np.float32), a2.astype(np.float32))
     return out
+
+
+def init_from_npz(path: str, cfg: ModelConfig) -> InitTable:
+    """Scales saved as `<name>.a1` / `<name>.a2` arrays (what the init cache holds; `save_init_npz` writes it), e.g.
+    extracted from a .dbllm file to carry them without its 60 MB of bit planes."""
+    z = np.load(path)
+    out: InitTable = {}
+    for i in range(cfg.nLayers):
+        for k in LINEAR_NAMES:
+            name = f"blk.{i}.{k}.weight"
+            if name + ".a1" not in z.files:
+                raise ValueError(f"--init-from {path}: no scales for {name}")
+            out[name] = (np.asarray(z[name + ".a1"], np.float32), np.asarray(z[name + ".a2"], np.float32))
+    return out
+
+
+def save_init_npz(path: str, init: InitTable) -> None:
+    np.savez(path, **{f"{k}.a1": v[0] for k, v in init.items()}, **{f"{k}.a2": v[1] for k, v in init.items()})
 
 
 def build_student(cfg: ModelConfig, tensors: Dict[str, np.ndarray], init: InitTable, group_size: int, embed: str = "q8",

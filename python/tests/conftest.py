@@ -8,7 +8,8 @@ import torch
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
-from dbllm_train.config import ModelConfig  # noqa: E402
+from dbllm_train.config import ModelConfig  # noqa: E402,F401
+from dbllm_train.synthetic import random_tensors, tiny_config  # noqa: E402,F401
 
 torch.set_num_threads(1)
 
@@ -16,38 +17,41 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "fdb-fit-vector.json")
 
 
-def tiny_config(arch="llama", dim=64, layers=2, heads=4, kv=2, ffn=128, vocab=96, tied=True, layout=None, head_dim=None, window=0):
-    hd = head_dim or dim // heads
-    return ModelConfig(architecture=arch, vocabSize=vocab, dim=dim, nLayers=layers, nHeads=heads, nKvHeads=kv, headDim=hd, ffnDim=ffn,
-                       normEps=1e-5, ropeTheta=10000.0, ropeDim=hd, ropeLayout=layout or ("interleaved" if arch == "llama" else "neox"),
-                       ropeScaling={"type": "none"}, contextLength=256, slidingWindow=window, tiedEmbeddings=tied, qkNorm=arch == "qwen3")
+def permute_rows(w: np.ndarray, heads: int) -> np.ndarray:
+    """HF -> GGUF llama q/k row order (convert_hf_to_gguf): pairs (i, i + d/2) become (2i, 2i+1)."""
+    rows, cols = w.shape
+    hd = rows // heads
+    return w.reshape(heads, 2, hd // 2, cols).swapaxes(1, 2).reshape(rows, cols)
 
 
-def random_tensors(cfg: ModelConfig, seed=0):
-    r = np.random.default_rng(seed)
-    q, kv = cfg.nHeads * cfg.headDim, cfg.nKvHeads * cfg.headDim
-    f = lambda *s, std=1.0: (r.standard_normal(s) * std).astype(np.float32)  # noqa: E731
-    t = {"token_embd.weight": f(cfg.vocabSize, cfg.dim, std=2 / np.sqrt(cfg.dim)), "output_norm.weight": 1 + f(cfg.dim, std=0.1)}
-    if not cfg.tiedEmbeddings:
-        t["output.weight"] = f(cfg.vocabSize, cfg.dim, std=2 / np.sqrt(cfg.dim))
-    for i in range(cfg.nLayers):
-        b = f"blk.{i}."
-        t[b + "attn_norm.weight"] = 1 + f(cfg.dim, std=0.1)
-        t[b + "ffn_norm.weight"] = 1 + f(cfg.dim, std=0.1)
-        t[b + "attn_q.weight"] = f(q, cfg.dim, std=1 / np.sqrt(cfg.dim))
-        t[b + "attn_k.weight"] = f(kv, cfg.dim, std=1 / np.sqrt(cfg.dim))
-        t[b + "attn_v.weight"] = f(kv, cfg.dim, std=1 / np.sqrt(cfg.dim))
-        t[b + "attn_output.weight"] = f(cfg.dim, q, std=1 / np.sqrt(q))
-        t[b + "ffn_gate.weight"] = f(cfg.ffnDim, cfg.dim, std=1 / np.sqrt(cfg.dim))
-        t[b + "ffn_up.weight"] = f(cfg.ffnDim, cfg.dim, std=1 / np.sqrt(cfg.dim))
-        t[b + "ffn_down.weight"] = f(cfg.dim, cfg.ffnDim, std=1 / np.sqrt(cfg.ffnDim))
-        if cfg.architecture == "qwen2":
-            for k, n in (("attn_q", q), ("attn_k", kv), ("attn_v", kv)):
-                t[b + k + ".bias"] = f(n, std=0.1)
-        if cfg.qkNorm:
-            t[b + "attn_q_norm.weight"] = 1 + f(cfg.headDim, std=0.1)
-            t[b + "attn_k_norm.weight"] = 1 + f(cfg.headDim, std=0.1)
-    return t
+def write_gguf(path, cfg, t, arch="llama"):
+    """A GGUF file of a random model (F32 tensors, q/k rows permuted as llama.cpp stores them, a dummy vocabulary)."""
+    import gguf
+    w = gguf.GGUFWriter(path, arch)
+    w.add_block_count(cfg.nLayers)
+    w.add_context_length(cfg.contextLength)
+    w.add_embedding_length(cfg.dim)
+    w.add_feed_forward_length(cfg.ffnDim)
+    w.add_head_count(cfg.nHeads)
+    w.add_head_count_kv(cfg.nKvHeads)
+    w.add_layer_norm_rms_eps(cfg.normEps)
+    w.add_rope_freq_base(cfg.ropeTheta)
+    w.add_rope_dimension_count(cfg.ropeDim)
+    w.add_vocab_size(cfg.vocabSize)
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list([f"t{i}" for i in range(cfg.vocabSize)])
+    w.add_token_types([1] * cfg.vocabSize)
+    w.add_bos_token_id(1)
+    for name, a in t.items():
+        if arch == "llama" and name.endswith("attn_q.weight"):
+            a = permute_rows(a, cfg.nHeads)
+        if arch == "llama" and name.endswith("attn_k.weight"):
+            a = permute_rows(a, cfg.nKvHeads)
+        w.add_tensor(name, np.ascontiguousarray(a, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
 
 
 @pytest.fixture

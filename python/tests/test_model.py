@@ -6,17 +6,10 @@ import os
 import numpy as np
 import torch
 
-from conftest import random_tensors, tiny_config
+from conftest import permute_rows, random_tensors, tiny_config, write_gguf
 from dbllm_train.loaders import load_teacher
 from dbllm_train.model import build_teacher
 from dbllm_train.safetensors_io import write
-
-
-def permute_rows(w: np.ndarray, heads: int) -> np.ndarray:
-    """HF -> GGUF llama q/k row order (convert_hf_to_gguf): pairs (i, i + d/2) become (2i, 2i+1)."""
-    rows, cols = w.shape
-    hd = rows // heads
-    return w.reshape(heads, 2, hd // 2, cols).swapaxes(1, 2).reshape(rows, cols)
 
 
 def test_rope_layouts_agree_under_the_gguf_permutation():
@@ -59,35 +52,6 @@ def test_sliding_window_limits_attention():
     assert torch.allclose(a[0, 4:], b[0, 4:], atol=1e-6)
 
 
-def _write_gguf(path, cfg, t, arch="llama"):
-    import gguf
-    w = gguf.GGUFWriter(path, arch)
-    w.add_block_count(cfg.nLayers)
-    w.add_context_length(cfg.contextLength)
-    w.add_embedding_length(cfg.dim)
-    w.add_feed_forward_length(cfg.ffnDim)
-    w.add_head_count(cfg.nHeads)
-    w.add_head_count_kv(cfg.nKvHeads)
-    w.add_layer_norm_rms_eps(cfg.normEps)
-    w.add_rope_freq_base(cfg.ropeTheta)
-    w.add_rope_dimension_count(cfg.ropeDim)
-    w.add_vocab_size(cfg.vocabSize)
-    w.add_tokenizer_model("gpt2")
-    w.add_token_list([f"t{i}" for i in range(cfg.vocabSize)])
-    w.add_token_types([1] * cfg.vocabSize)
-    w.add_bos_token_id(1)
-    for name, a in t.items():
-        if arch == "llama" and name.endswith("attn_q.weight"):
-            a = permute_rows(a, cfg.nHeads)
-        if arch == "llama" and name.endswith("attn_k.weight"):
-            a = permute_rows(a, cfg.nKvHeads)
-        w.add_tensor(name, np.ascontiguousarray(a, dtype=np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-
-
 def _write_hf(d, cfg, t):
     os.makedirs(d, exist_ok=True)
     from dbllm_train.loaders.hf import HF_LAYER
@@ -115,7 +79,7 @@ def test_gguf_and_hf_loaders_give_the_same_model(tmp_path):
     cfg = tiny_config("llama", dim=64, heads=4, kv=2)
     t = {k: v.astype(np.float16).astype(np.float32) for k, v in random_tensors(cfg, 4).items()}
     g = str(tmp_path / "m.gguf")
-    _write_gguf(g, cfg, t)
+    write_gguf(g, cfg, t)
     _write_hf(str(tmp_path / "hf"), cfg, t)
     G, H = load_teacher(g), load_teacher(str(tmp_path / "hf"))
     assert G.config.ropeLayout == "interleaved" and H.config.ropeLayout == "neox"

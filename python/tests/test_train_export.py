@@ -139,3 +139,33 @@ def test_init_from_a_dbllm_file_takes_its_scales(tmp_path):
     # a file of another group size is refused with a clear message
     with pytest.raises(ValueError, match="FDB2_G128"):
         init_from_dbllm(path, cfg, 128)
+
+
+def test_chat_samples_start_with_their_prompt_and_are_deterministic():
+    from dbllm_train.data import chat_prefix_order
+    cfg, t, teacher, _ = _setup()
+    prefixes = [[1, 5, 7], [1, 9], [1, 4, 4, 4, 2]]
+    a = sample_from_teacher(teacher, 7, 10, 0.9, seed=4, batch=3, prefixes=prefixes)
+    b = sample_from_teacher(teacher, 7, 10, 0.9, seed=4, batch=3, prefixes=prefixes)
+    assert torch.equal(a, b)
+    order = chat_prefix_order(len(prefixes), 7, 4)
+    assert sorted(order[:3]) == [0, 1, 2] and sorted(order[3:6]) == [0, 1, 2]  # every prompt once per round
+    for row, k in zip(a.tolist(), order):
+        assert row[:len(prefixes[k])] == prefixes[k]
+    # what follows a prompt is the teacher's own: greedy continuation equals argmax decoding of the prompt
+    g = sample_from_teacher(teacher, 1, 8, 0.0, seed=0, batch=1, prefixes=[prefixes[2]])[0]
+    with torch.no_grad():
+        nxt = int(teacher(g[None, :5])[0, -1].argmax())
+    assert int(g[5]) == nxt
+
+
+def test_sampling_does_not_depend_on_how_batches_are_shared_out():
+    """Batch b draws from its own generator (seed, b): a batch sampled on its own, as rank b % 2 of two processes
+    does, equals the same batch of a one-process run."""
+    from dbllm_train import data as D
+    cfg, t, teacher, _ = _setup()
+    whole = sample_from_teacher(teacher, 5, 6, 1.0, seed=2, batch=2)
+    for b in range(3):
+        n = min(2, 5 - 2 * b)
+        rows = D.sample_batch(teacher, n, 6, D._batch_generator(torch.device("cpu"), 2, b), 1.0)
+        assert torch.equal(rows, whole[2 * b:2 * b + n]), b
