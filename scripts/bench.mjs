@@ -2,8 +2,10 @@
 // process (results land in bench/results/*.json; docs/BENCHMARKS.md explains them). Benchmarks are not tests:
 // they print numbers and fail only when a run itself fails.
 //   npm run bench                    f32, gemv, e2e (the speed reports; tens of minutes on 2 cores)
-//   npm run bench -- accuracy        one report by name: f32 | gemv | e2e | accuracy
+//   npm run bench -- accuracy        one report by name: f32 | gemv | e2e | accuracy | distill-throughput |
+//                                    distill-ablation | chat-probe
 //   npm run bench -- e2e --threads 1,2   options after a name go to that report
+// The distill-* reports are Python (the trainer's interpreter: scripts/python.ts); the rest run in Node.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +16,9 @@ const REPORTS = {
   gemv: "bench/gemv.ts",
   e2e: "bench/e2e.ts",
   accuracy: "bench/accuracy.ts",
+  "chat-probe": "bench/chat-probe.ts",
+  "distill-throughput": "bench/distill/throughput.py",
+  "distill-ablation": "bench/distill/ablation.py",
 };
 const DEFAULT = ["f32", "gemv", "e2e"];
 
@@ -31,9 +36,25 @@ if (!plan.length) for (const name of DEFAULT) plan.push({ name, args: [] });
 
 for (const { name, args } of plan) {
   console.error(`\n[bench] ${name}: node --import tsx ${REPORTS[name]} ${args.join(" ")}`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", REPORTS[name], ...args], { cwd: ROOT, stdio: "inherit" });
+  const file = REPORTS[name];
+  const r = file.endsWith(".py")
+    ? spawnSync(trainPython(), [file, ...args], { cwd: ROOT, stdio: "inherit", env: trainEnv() })
+    : spawnSync(process.execPath, ["--import", "tsx", file, ...args], { cwd: ROOT, stdio: "inherit" });
   if (r.status !== 0) {
     console.error(`[bench] ${name} failed (exit ${r.status ?? r.signal})`);
     process.exit(1);
   }
+}
+
+/** The Python that has torch (scripts/python.ts finds it; $DBLLM_PYTHON overrides), and its module path. */
+function trainPython() {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", "import('./scripts/python.ts').then(m => { const p = m.trainPython(); if (!p) { console.error(m.TORCH_INSTALL_HINT); process.exit(1); } console.log(p.python); })"],
+    { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (r.status !== 0) process.exit(1);
+  return r.stdout.trim().split("\n").pop();
+}
+
+function trainEnv() {
+  const parts = [path.join(ROOT, "python"), path.join(ROOT, ".cache", "pylib-train"), process.env.PYTHONPATH].filter(Boolean);
+  return { ...process.env, PYTHONPATH: parts.join(path.delimiter) };
 }

@@ -20,9 +20,12 @@
 // position. With ~10^5 quantized activations per test such flips are expected, and PyTorch's own float32 and
 // float64 runs of the same student differ by them as well (5e-2 at one position of the qwen3 model, whose
 // q/k norms make attention sharp). So the test bounds what flips can do rather than requiring none:
-//   - mean KL(p_PyTorch ‖ p_runtime) over positions ≤ 2e-3 nats (measured: ≤ 3e-4, qwen3),
-//   - the same argmax at ≥ 90 % of positions (measured: 100 %),
-//   - max |Δlogit| ≤ 5e-2 · max(1, max|logit|) (measured: 6e-7 relative for llama/qwen2, 1.3e-2 for qwen3),
+//   - mean KL(p_PyTorch ‖ p_runtime) over positions ≤ 2e-3 nats (measured: ≤ 5e-4),
+//   - the same argmax at ≥ 90 % of positions (measured: ≥ 98 %),
+//   - max |Δlogit| ≤ 5e-2 · max(1, max|logit|) (measured: from 5e-7 relative when no activation flips to 2e-2
+//     when one does; which model flips depends on where training left its weights: with the trainer of 2026-12-04
+//     the llama and qwen2 students flip and qwen3 does not, before it the other way round — the PyTorch forward
+//     pass of a given file did not change),
 // and it checks that the few training steps moved the logits far more than that (KL trained vs untrained ≥ 10×
 // the parity KL), so the comparison means something. A layout, scale, bias, rope or rounding-mode bug fails all
 // three by orders of magnitude.
