@@ -11,14 +11,15 @@ export type DbllmErrorCode =
   | "MISSING_TENSOR"
   | "TENSOR_SHAPE" // a tensor's shape does not match the model configuration
   | "INVALID_CONFIG" // config.json / metadata missing or inconsistent
+  | "NON_FINITE" // a weight or scale in the file is NaN or infinite, or the forward pass produced such logits
   | "TOKENIZER" // tokenizer data missing or malformed
-  | "CHAT_TEMPLATE" // the model has no chat template, or it failed to render
+  | "CHAT_TEMPLATE" // the model has no chat template, it failed to render, or it exceeded its step/time/output budget
   | "NOT_FOUND" // a path or URL that does not exist
   | "IO" // a read or fetch failed
   | "OUT_OF_MEMORY" // the model or context does not fit into wasm memory
   | "EMPTY_PROMPT"
   | "CONTEXT_OVERFLOW" // prompt or generation longer than the context (with onContextFull: 'error')
-  | "INVALID_TEXT" // text that is not well-formed Unicode / UTF-8
+  | "INVALID_TEXT" // text that is not well-formed Unicode / UTF-8, or that the vocabulary has no tokens for
   | "INVALID_ARGUMENT"
   | "ABORTED" // an AbortSignal fired
   | "DISPOSED"; // a model or session used after dispose()

@@ -27,7 +27,7 @@ test("SmolLM2 (GGUF tokenizer.chat_template): a two-turn conversation", () => {
   assert.is(tok.applyChatTemplate(withSystem, { addGenerationPrompt: false }),
     `<|im_start|>system\nAnswer in one word.<|im_end|>\n${turns}`);
   // the rendered prompt tokenizes with the chat markers as single special tokens
-  const ids = tok.encode(tok.applyChatTemplate(conversation), { addSpecialTokens: false });
+  const ids = tok.encode(tok.applyChatTemplate(conversation), { addSpecialTokens: false, parseSpecialTokens: true });
   assert.is(ids.filter((id) => id === 1).length, 4, "four <|im_start|>");
   assert.is(ids.filter((id) => id === 2).length, 3, "three <|im_end|>");
   assert.is(tok.decode(ids), tok.applyChatTemplate(conversation));
@@ -41,7 +41,7 @@ test("Llama-3 (tokenizer_config.json chat_template): BOS from the config, conten
   assert.is(renderChatTemplate(lenmlFiles("llama3").config.chat_template as string,
     [{ role: "user", content: "  padded  " }], { bosToken: "<BOS>" }),
   "<BOS><|start_header_id|>user<|end_header_id|>\n\npadded<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
-  const ids = tok.encode(expected, { addSpecialTokens: false });
+  const ids = tok.encode(expected, { addSpecialTokens: false, parseSpecialTokens: true });
   assert.equal(ids.slice(0, 2), [128000, 128006]);
   assert.is(ids.at(-1), 271, "\\n\\n after the last header");
 });
@@ -88,6 +88,27 @@ test("failures are DbllmError CHAT_TEMPLATE", () => {
   rejects("syntax error", () => renderChatTemplate("{% for m in messages %}{{ m.content }", conversation), /does not parse/);
   rejects("runtime error", () => renderChatTemplate("{{ messages[0].content.nope() }}", conversation), /failed/);
   assert.instance(ggufTokenizer(smolLM2Path()), Tokenizer);
+});
+
+test("a step, time and output budget: hostile templates fail fast, a 1,000-message conversation fits easily", () => {
+  const hi = [{ role: "user", content: "hi" }];
+  const timed = (label: string, template: string, pattern: RegExp, budget = {}) => {
+    const t0 = performance.now();
+    rejects(label, () => renderChatTemplate(template, hi, { budget }), pattern);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 3000, `${label}: ${ms.toFixed(0)} ms`);
+  };
+  timed("range(10^8)", "{% for i in range(100000000) %}x{% endfor %}", /budget: more than 1000000 evaluation steps/);
+  timed("nested loops", "{% for i in range(1000) %}{% for j in range(1000) %}{{ j }}{% endfor %}{% endfor %}", /budget: more than/);
+  timed("nested loops under a 50 ms budget", "{% for i in range(1000) %}{% for j in range(1000) %}{{ j }}{% endfor %}{% endfor %}", /budget: more than 50 ms/, { steps: 1e9, ms: 50 });
+  timed("string doubling", "{% set s = 'ab' %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}", /budget: a string of more than/);
+  timed("output over a small character budget", "{% for i in range(1000) %}xxxxxxxxxx{% endfor %}", /budget: a string of more than 5000 characters/, { chars: 5000 });
+  const qwen3 = lenmlFiles("qwen3").config.chat_template as string;
+  const long = Array.from({ length: 1000 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `message ${i}: ${"words ".repeat(30)}` }));
+  const t0 = performance.now();
+  const out = renderChatTemplate(qwen3, long);
+  console.log(`  Qwen3 template, 1,000 messages: ${out.length} characters in ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.ok(out.includes("message 999"));
 });
 
 test.run();

@@ -83,12 +83,12 @@ for (const [label, fileOf, step] of LLAMA_CPP_VOCABS) {
     try {
       const lines = [...corpus.filter((_, i) => i % step === 0), ...SPECIAL_TOKEN_LINES, ...UNICODE_WHITESPACE_LINES];
       const ref = (l: string, special: boolean): number[] => Array.from(model.tokenize(l, special) as number[]);
-      assertSameIds(`${label} (special tokens parsed)`, lines, (l) => tok.encode(l, { addSpecialTokens: false }), (l) => ref(l, true));
+      assertSameIds(`${label} (special tokens parsed)`, lines, (l) => tok.encode(l, { addSpecialTokens: false, parseSpecialTokens: true }), (l) => ref(l, true));
       const literal = [...lines.filter((_, i) => i % (5 * step) === 0), ...SPECIAL_TOKEN_LINES];
       assertSameIds(`${label} (special tokens as text)`, literal,
         (l) => tok.encode(l, { addSpecialTokens: false, parseSpecialTokens: false }), (l) => ref(l, false));
       const name = label.split(" ")[0];
-      const cases = lines.map((l) => tok.encode(l, { addSpecialTokens: false }));
+      const cases = lines.map((l) => tok.encode(l, { addSpecialTokens: false, parseSpecialTokens: true }));
       if (!CLEAN_SPACES.has(name)) {
         assertSameText(`${label} decode`, cases, (ids) => tok.decode(ids), (ids) => model.detokenize(ids, true));
       }
@@ -112,7 +112,7 @@ test("SmolLM2 GGUF: the default model's vocabulary and chat template", () => {
   assert.is(tok.bosToken, "<|im_start|>");
   assert.is(tok.eosToken, "<|im_end|>");
   assert.ok(tok.chatTemplate?.includes("<|im_start|>"));
-  const ids = tok.encode("<|im_start|>user\nHi<|im_end|>\n", { addSpecialTokens: false });
+  const ids = tok.encode("<|im_start|>user\nHi<|im_end|>\n", { addSpecialTokens: false, parseSpecialTokens: true });
   assert.is(ids[0], 1);
   assert.ok(tok.isSpecial(1) && tok.isSpecial(2));
   assert.is(tok.decode(ids, { skipSpecialTokens: true }), "user\nHi\n");

@@ -28,6 +28,8 @@ function load(name: "llama2" | "llama3" | "qwen3"): Loaded {
   return l;
 }
 
+const PARSE = { parseSpecialTokens: true } as const;
+
 const refDecode = (ref: HFTokenizer, skip: boolean) => (ids: number[]): string =>
   ids.length === 0 ? "" : ref.decode(ids, { skip_special_tokens: skip, clean_up_tokenization_spaces: false });
 
@@ -35,15 +37,16 @@ for (const [name, label] of [["llama2", "Mistral"], ["llama3", "Llama-3"], ["qwe
   test(`${label} tokenizer.json: ids identical to @huggingface/tokenizers`, () => {
     const { ours, ref, loadMs } = load(name);
     console.log(`  ${label}: ${ours.description}, ${ours.vocabSize} tokens, loaded in ${loadMs.toFixed(0)} ms`);
-    assertSameIds(`${label} encode (add special tokens)`, allLines, (l) => ours.encode(l), (l) => ref.encode(l).ids);
+    // the HF reference parses special tokens written in the text; dbllm does when asked to
+    assertSameIds(`${label} encode (add special tokens)`, allLines, (l) => ours.encode(l, PARSE), (l) => ref.encode(l).ids);
     const some = allLines.filter((_, i) => i % 10 === 0);
     assertSameIds(`${label} encode (no special tokens)`, some,
-      (l) => ours.encode(l, { addSpecialTokens: false }), (l) => ref.encode(l, { add_special_tokens: false }).ids);
+      (l) => ours.encode(l, { addSpecialTokens: false, parseSpecialTokens: true }), (l) => ref.encode(l, { add_special_tokens: false }).ids);
   });
 
   test(`${label} tokenizer.json: decode identical to HF's decoder`, () => {
     const { ours, ref } = load(name);
-    const cases = allLines.map((l) => ours.encode(l));
+    const cases = allLines.map((l) => ours.encode(l, PARSE));
     assertSameText(`${label} decode`, cases, (ids) => ours.decode(ids), refDecode(ref, false));
     assertSameText(`${label} decode skipping special tokens`, cases, (ids) => ours.decode(ids, { skipSpecialTokens: true }), refDecode(ref, true));
   });
@@ -64,7 +67,7 @@ test("special tokens, BOS/EOS and templates from tokenizer_config.json", () => {
   assert.not.ok(llama3.addBosToken);
   assert.ok(llama3.eosTokenIds.includes(128001) && llama3.eosTokenIds.includes(128009), `eos ${llama3.eosTokenIds}`);
   assert.ok(llama3.chatTemplate?.includes("<|start_header_id|>"));
-  assert.equal(llama3.encode("<|eot_id|>", { addSpecialTokens: false }), [128009]);
+  assert.equal(llama3.encode("<|eot_id|>", { addSpecialTokens: false, parseSpecialTokens: true }), [128009]);
 
   assert.is(qwen3.bosTokenId, undefined);
   assert.equal(qwen3.eosTokenIds.slice(0, 1), [151645]); // <|im_end|> from the config first
@@ -78,8 +81,9 @@ test("special tokens, BOS/EOS and templates from tokenizer_config.json", () => {
 test("parseSpecialTokens: false keeps special tokens as text, still matches non-special added tokens", () => {
   const { ours, ref } = load("qwen3");
   const text = "<|im_start|>user\nhello <tool_call> world<|im_end|>";
-  const parsed = ours.encode(text);
+  const parsed = ours.encode(text, PARSE);
   const literal = ours.encode(text, { parseSpecialTokens: false });
+  assert.equal(ours.encode(text), literal, "text is text by default");
   assert.ok(parsed.includes(151644) && parsed.includes(151657));
   assert.not.ok(literal.includes(151644), "no <|im_start|> id");
   assert.ok(literal.includes(151657), "<tool_call> (not special) still one token");

@@ -27,6 +27,7 @@ export const SAMPLING_OPTIONS = {
   "frequency-penalty": { type: "string" },
   seed: { type: "string", short: "s" },
   stop: { type: "string", multiple: true },
+  "parse-special": { type: "boolean" },
 } as const satisfies ParseArgsConfig["options"];
 
 export function parse<O extends ParseArgsConfig["options"]>(argv: string[], options: O) {
@@ -70,6 +71,7 @@ export function generateOptions(v: Record<string, unknown>): GenerateOptions {
     frequencyPenalty: num("frequency-penalty", s("frequency-penalty")),
     seed: num("seed", s("seed"), true),
     stop: v.stop as string[] | undefined,
+    parseSpecialTokens: v["parse-special"] === true ? true : undefined,
   };
 }
 

@@ -8,7 +8,7 @@ import { loadForCli } from "./load.ts";
 import { stripUndefined } from "./run.ts";
 import { formatStats } from "./stats.ts";
 
-export const CHAT_HELP = `dbllm chat [model] [--system <text>] [sampling options as for run]
+export const CHAT_HELP = `dbllm chat [model] [--system <text>] [sampling options and --parse-special as for run]
   In the conversation: /reset starts over, /exit (or Ctrl-D) quits, Ctrl-C interrupts a reply.`;
 
 export async function chatCommand(argv: string[]): Promise<void> {

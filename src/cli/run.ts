@@ -10,6 +10,8 @@ export const RUN_HELP = `dbllm run [model] -p "prompt" [options]
   -n, --max-tokens <n>      tokens to generate (default 256)
   -t, --temperature <x>     0 = greedy (default 0.7); --top-k, --top-p, --min-p, --seed,
                             --repeat-penalty, --presence-penalty, --frequency-penalty, --stop <s> (repeatable)
+      --parse-special       let special-token texts in the prompt ("<|im_end|>") become control tokens
+                            (default: the prompt is text; --chat still gets the template's own markers)
       --ctx <n>             context length (default: the model's, at most 4096)
       --threads <n>         threads (default: min(cores, 4))
       --kernel auto|lut|lut-exact|popcount   kernel for 2-bit matrices (default auto = lut)

@@ -19,6 +19,7 @@ export const SERVE_HELP = `dbllm serve [model] [options]
       --max-tokens <n>      most tokens a request may generate (default: the context length)
       --max-body <bytes>    largest request body (default 1048576)
       --cors                allow cross-origin requests from any origin (browsers)
+      --parse-special       let special-token texts in messages and prompts become control tokens (default: text)
       --simd auto|simd|relaxed  kernel build (default auto)
       --kernel auto|lut|lut-exact|popcount  kernel for 2-bit matrices (default auto)
   -q, --quiet               no progress bar and no request log`;
@@ -95,7 +96,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     ...LOAD_OPTIONS,
     port: { type: "string" }, host: { type: "string" }, "model-id": { type: "string" },
     parallel: { type: "string" }, queue: { type: "string" }, "max-tokens": { type: "string" }, "max-body": { type: "string" },
-    cors: { type: "boolean" },
+    cors: { type: "boolean" }, "parse-special": { type: "boolean" },
   });
   const modelPath = requireModel(positionals, "serve");
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
@@ -113,6 +114,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     maxTokens: int("max-tokens", values["max-tokens"], 1, 2 ** 31),
     maxBodyBytes: int("max-body", values["max-body"], 1, 2 ** 31),
     cors: values.cors || undefined,
+    parseSpecialTokens: values["parse-special"] || undefined,
     quiet: !!values.quiet,
   });
   const info = running.model.info();

@@ -20,6 +20,12 @@ export interface GenerateOptions extends Partial<SamplingOptions> {
   onContextFull?: ContextFullPolicy;
   /** For string prompts: add the tokenizer's special tokens (BOS) — default true. */
   addSpecialTokens?: boolean;
+  /**
+   * Let special-token texts in a string prompt (generate) or in the messages (chat) become control tokens, e.g.
+   * "<|im_end|>" → the end-of-turn token. Default false: user-supplied text never turns into control tokens;
+   * chat() still gets the markers its template writes. Set it for prompts you formatted with the markers yourself.
+   */
+  parseSpecialTokens?: boolean;
 }
 
 export type StopReason = "eos" | "length" | "stop" | "context_full";
@@ -66,21 +72,35 @@ export interface ResolvedOptions extends SamplingOptions {
   onContextFull: ContextFullPolicy;
 }
 
-const finite = (name: string, v: number, lo: number, hi: number) => {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi) throw invalidArgument(`${name} must be a number in [${lo}, ${hi}], got ${String(v)}`);
+/** The range of every sampling option: [low, high], and whether it must be an integer. */
+const SAMPLING_RANGES: Record<keyof SamplingOptions, [number, number, boolean?]> = {
+  temperature: [0, 100],
+  topK: [0, Number.MAX_SAFE_INTEGER, true],
+  topP: [Number.MIN_VALUE, 1], // 0 would keep nothing
+  minP: [0, 1],
+  repetitionPenalty: [1e-3, 100],
+  presencePenalty: [-100, 100],
+  frequencyPenalty: [-100, 100],
 };
+
+/** What is wrong with the sampling options that are set, or undefined when nothing is. */
+export function samplingProblem(s: Partial<SamplingOptions>): string | undefined {
+  for (const [name, [lo, hi, integer]] of Object.entries(SAMPLING_RANGES)) {
+    const v = s[name as keyof SamplingOptions];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
+      const range = integer ? `an integer in [${lo}, ${hi === Number.MAX_SAFE_INTEGER ? "∞" : hi}]` : lo === Number.MIN_VALUE ? `a number in (0, ${hi}]` : `a number in [${lo}, ${hi}]`;
+      return `${name} must be ${range}, got ${String(v)}`;
+    }
+  }
+  return undefined;
+}
 
 export function resolveOptions(o: GenerateOptions, defaults: Partial<SamplingOptions>, contextPolicy: ContextFullPolicy): ResolvedOptions {
   const s = { ...DEFAULT_SAMPLING, ...defaults };
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && k in s) (s as Record<string, number>)[k] = v as number;
-  finite("temperature", s.temperature, 0, 100);
-  finite("topP", s.topP, 0, 1);
-  if (s.topP === 0) throw invalidArgument("topP must be greater than 0");
-  finite("minP", s.minP, 0, 1);
-  finite("repetitionPenalty", s.repetitionPenalty, 1e-3, 100);
-  finite("presencePenalty", s.presencePenalty, -100, 100);
-  finite("frequencyPenalty", s.frequencyPenalty, -100, 100);
-  if (!Number.isSafeInteger(s.topK) || s.topK < 0) throw invalidArgument(`topK must be a non-negative integer, got ${s.topK}`);
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && Object.hasOwn(SAMPLING_RANGES, k)) (s as Record<string, number>)[k] = v as number;
+  const problem = samplingProblem(s);
+  if (problem) throw invalidArgument(problem);
   const maxTokens = o.maxTokens ?? Number.MAX_SAFE_INTEGER;
   if (!Number.isSafeInteger(maxTokens) || maxTokens < 0) throw invalidArgument(`maxTokens must be a non-negative integer, got ${String(o.maxTokens)}`);
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);

@@ -2,7 +2,7 @@
 import type { Engine } from "../engine/engine.ts";
 import { DbllmError } from "../errors.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
-import { renderChatTemplate, type ChatMessage, type Tokenizer } from "../tokenizer/index.ts";
+import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
 import type { ModelConfig } from "./config.ts";
 import type { Forward } from "./forward.ts";
 
@@ -15,21 +15,13 @@ export interface ModelCore {
   readonly contextLength: number;
   /** Sampling defaults from the model's generation_config, if any. */
   readonly samplingDefaults: Partial<SamplingOptions>;
-  encodeChat(messages: ChatMessage[], variables?: Record<string, unknown>): number[];
+  encodeChat(messages: ChatMessage[], variables?: Record<string, unknown>, parseSpecialTokens?: boolean): number[];
 }
 
 export function chatEncoder(tokenizer: Tokenizer) {
-  return (messages: ChatMessage[], variables?: Record<string, unknown>): number[] => {
+  return (messages: ChatMessage[], variables?: Record<string, unknown>, parseSpecialTokens = false): number[] => {
     if (!Array.isArray(messages) || messages.length === 0) throw new DbllmError("EMPTY_PROMPT", "chat() needs at least one message");
-    const template = tokenizer.chatTemplate;
-    if (!template) throw new DbllmError("CHAT_TEMPLATE", "this model has no chat template; use generate() with a prompt you format yourself");
-    const text = renderChatTemplate(template, messages, {
-      addGenerationPrompt: true,
-      bosToken: tokenizer.bosTokenId !== undefined ? tokenizer.idToToken(tokenizer.bosTokenId) : undefined,
-      eosToken: tokenizer.eosTokenIds.length ? tokenizer.idToToken(tokenizer.eosTokenIds[0]) : undefined,
-      extra: variables,
-    });
-    // Templates write BOS themselves where the model wants it, as transformers' apply_chat_template assumes.
-    return tokenizer.encode(text, { addSpecialTokens: false });
+    if (!tokenizer.chatTemplate) throw new DbllmError("CHAT_TEMPLATE", "this model has no chat template; use generate() with a prompt you format yourself");
+    return tokenizer.encodeChat(messages, { addGenerationPrompt: true, extra: variables, parseSpecialTokens });
   };
 }

@@ -63,7 +63,9 @@ export class Session implements DecodeTarget {
     const resolved = resolveOptions(options, this.core.samplingDefaults, this.onContextFull);
     return new GenerationStream(() => this.locked(() => {
       if (prompt === "") throw new DbllmError("EMPTY_PROMPT", "the prompt is empty");
-      const ids = typeof prompt === "string" ? this.core.tokenizer.encode(prompt, { addSpecialTokens: options.addSpecialTokens ?? true }) : prompt;
+      const ids = typeof prompt === "string"
+        ? this.core.tokenizer.encode(prompt, { addSpecialTokens: options.addSpecialTokens ?? true, parseSpecialTokens: options.parseSpecialTokens ?? false })
+        : prompt;
       return runGeneration(this, this.core.tokenizer, ids, resolved);
     }));
   }
@@ -72,7 +74,7 @@ export class Session implements DecodeTarget {
   chat(messages: ChatMessage[], options: ChatOptions = {}): GenerationStream {
     const resolved = resolveOptions(options, this.core.samplingDefaults, this.onContextFull);
     return new GenerationStream(() => this.locked(() => {
-      const ids = this.core.encodeChat(messages, options.templateVariables);
+      const ids = this.core.encodeChat(messages, options.templateVariables, options.parseSpecialTokens ?? false);
       return runGeneration(this, this.core.tokenizer, ids, resolved);
     }));
   }
@@ -133,6 +135,11 @@ export class Session implements DecodeTarget {
     if (!this.cache) throw new DbllmError("DISPOSED", "this session was disposed");
     const pos0 = this.held.length;
     const out = this.core.forward.run(this.cache, ids, pos0, wanted);
+    const bad = out ? firstNonFinite(out) : -1;
+    if (bad >= 0) {
+      // NaN logits would make greedy decoding emit token 0 forever and sampling fail obscurely
+      throw new DbllmError("NON_FINITE", `the forward pass produced a ${out![bad]} logit (token ${bad % this.core.config.vocabSize}); the weights are damaged or overflow float32`);
+    }
     this.held.push(...ids);
     return out;
   }
@@ -164,4 +171,10 @@ export class Session implements DecodeTarget {
       release();
     }
   }
+}
+
+/** Index of the first NaN or ±Inf in `a`, or -1. */
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return i;
+  return -1;
 }

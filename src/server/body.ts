@@ -1,5 +1,7 @@
 // Reading a JSON request body with a size limit enforced while it streams in: a body larger than the limit is
-// rejected (413) after at most `limit` + one chunk bytes have been read, never buffered whole.
+// rejected (413) after at most `limit` + one chunk bytes have been read, never buffered whole. One UTF-8 byte
+// order mark before the JSON is skipped, as RFC 8259 (section 8.1) lets parsers do: some clients (Windows
+// PowerShell 5) write one. Anywhere else U+FEFF is content, and a second mark is invalid JSON.
 import { HttpError } from "./errors.ts";
 
 export async function readJsonBody(request: Request, limit: number): Promise<Record<string, unknown>> {
@@ -14,7 +16,8 @@ export async function readJsonBody(request: Request, limit: number): Promise<Rec
   if (bytes.byteLength === 0) throw new HttpError(400, "the request body is empty; send a JSON object", "invalid_request_error", null, "invalid_json");
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   } catch {
     throw new HttpError(400, "the request body is not valid UTF-8", "invalid_request_error", null, "invalid_json");
   }

@@ -28,6 +28,11 @@ export interface HandlerOptions {
   maxTokens?: number;
   /** Path prefix of the API (default "/v1"). */
   basePath?: string;
+  /**
+   * Let special-token texts in message content and prompts ("<|im_end|>") become control tokens. Default false:
+   * whatever a client sends is text, and chat requests get only the markers the model's template writes.
+   */
+  parseSpecialTokens?: boolean;
   /** Add CORS headers (true: any origin, or the allowed origin) and answer preflight requests. */
   cors?: boolean | string;
   /** Called once per request when it has ended (a streamed request ends with its last event). */
@@ -166,6 +171,7 @@ export function createHandler(provider: ModelProvider, options: HandlerOptions =
   async function generate(endpoint: Endpoint, request: Request, r: Ready, id: string, headers: Record<string, string>, t0: number, path: string): Promise<Response> {
     const body = await readJsonBody(request, o.maxBodyBytes);
     const job = parseJob(endpoint, body, r.limits);
+    job.options.parseSpecialTokens = o.parseSpecialTokens === true;
     if (job.model !== undefined && job.model !== r.id) throw modelNotFound(job.model, r.id);
     if (job.endpoint === "completions" && Array.isArray(job.prompt)) {
       const V = r.model.config.vocabSize;

@@ -4,6 +4,7 @@
 // back chunk by chunk, so each server-sent event is flushed as it is produced.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { errorBody, HttpError } from "./errors.ts";
 
 export interface NodeServerOptions {
   port?: number;
@@ -100,6 +101,20 @@ export async function writeResponse(response: Response, req: IncomingMessage, re
   }
 }
 
+/**
+ * The raw answer to a request node:http could not parse (a URL or headers beyond its 16 KiB limit, a malformed
+ * request line): an OpenAI-style error body like every other error, then the connection closes.
+ */
+export function clientErrorResponse(e: NodeJS.ErrnoException): string {
+  const tooLarge = e.code === "HPE_HEADER_OVERFLOW";
+  const err = tooLarge
+    ? new HttpError(431, "the request line and headers are larger than the server's limit of 16 KiB (a very long URL?)", "invalid_request_error", null, "request_header_fields_too_large")
+    : new HttpError(400, `the request is not valid HTTP (${e.code ?? e.message})`, "invalid_request_error", null, "bad_request");
+  const body = JSON.stringify(errorBody(err));
+  const status = tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request";
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => { res.off("drain", done); res.off("close", done); resolve(); };
@@ -127,7 +142,7 @@ export function serveHandler(handler: FetchHandler, options: NodeServerOptions =
     })().catch((e) => { options.onError?.(e); res.destroy(); });
   });
   server.on("connection", (s) => { sockets.add(s); s.once("close", () => sockets.delete(s)); });
-  server.on("clientError", (_e, socket) => { if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n"); else socket.destroy(); });
+  server.on("clientError", (e: NodeJS.ErrnoException, socket) => { if (socket.writable) socket.end(clientErrorResponse(e)); else socket.destroy(); });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 8080, host, () => {

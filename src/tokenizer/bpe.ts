@@ -2,14 +2,12 @@
 // into words with the vocabulary's pre-tokenizer, write each word's UTF-8 bytes in GPT-2's byte alphabet, then
 // repeatedly merge the adjacent pair with the lowest merge rank (leftmost on ties).
 import { DbllmError } from "../errors.ts";
-import { byteLevelEncode } from "./byte-level.ts";
+import { byteLevelEncode, missingByteError } from "./byte-level.ts";
 import { Heap } from "./heap.ts";
 import { compileLlamaRegex, splitWords, type PreTokenizerSpec } from "./pretokenize.ts";
 import { WordCache } from "./word-cache.ts";
 
 interface Bigram { left: number; right: number; rank: number; text: string }
-
-const utf8 = new TextEncoder();
 
 const before = (a: Bigram, b: Bigram): boolean => a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
 
@@ -95,10 +93,11 @@ export class BpeModel {
       const piece = sym(i);
       const id = this.tokenToId.get(piece);
       if (id !== undefined) { ids.push(id); continue; }
-      // Not in the vocabulary (an incomplete one): llama.cpp looks the piece's bytes up one by one.
-      for (const byte of utf8.encode(piece)) {
-        const bid = byte < 0x80 ? this.tokenToId.get(String.fromCharCode(byte)) : undefined;
-        if (bid !== undefined) ids.push(bid);
+      // Not in the vocabulary (an incomplete one): its byte characters one by one, each of which must be a token.
+      for (const c of piece) {
+        const cid = this.tokenToId.get(c);
+        if (cid === undefined) throw missingByteError(word, (t) => this.tokenToId.has(t));
+        ids.push(cid);
       }
     }
     return ids;

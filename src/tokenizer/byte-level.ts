@@ -1,6 +1,7 @@
 // GPT-2's byte-level alphabet: every byte 0..255 is written as one printable code point, so that byte-level
 // BPE vocabularies ("Ġthe" = " the") are plain strings. Printable Latin-1 bytes stand for themselves; the
 // others are shifted to U+0100.. in byte order. Same table as GPT-2's bytes_to_unicode and llama.cpp's unicode.cpp.
+import { DbllmError } from "../errors.ts";
 
 /** BYTE_TO_CHAR[b] is the code point that stands for byte b. */
 export const BYTE_TO_CHAR: readonly string[] = (() => {
@@ -57,4 +58,16 @@ export function byteLevelDecode(token: string): Uint8Array {
     return utf8.encode(token); // not a byte-level token at all: take it literally
   }
   return out;
+}
+
+/**
+ * The error for a byte-level word holding a byte the vocabulary has no token for (SmolLM2's lacks 21 of the 256).
+ * Dropping the byte, as llama.cpp and HF tokenizers do, would turn the character into U+FFFD on the way back.
+ */
+export function missingByteError(word: string, hasToken: (token: string) => boolean): DbllmError {
+  const missing = [...word].find((c) => !hasToken(c)) ?? word;
+  const byte = missing.length === 1 && missing.charCodeAt(0) < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[missing.charCodeAt(0)] : -1;
+  const what = byte >= 0 ? `byte 0x${byte.toString(16).toUpperCase().padStart(2, "0")}` : `the piece ${JSON.stringify(missing)}`;
+  const text = new TextDecoder().decode(byteLevelDecode(word));
+  return new DbllmError("INVALID_TEXT", `cannot encode ${JSON.stringify(text)}: the vocabulary has no token for its ${what}; remove or replace that character`);
 }

@@ -18,7 +18,25 @@ export interface ChatTemplateOptions {
   extra?: Record<string, unknown>;
   /** Clock for strftime_now (tests pass a fixed date). Default: now. */
   now?: Date;
+  /** Limits of one rendering (default TEMPLATE_BUDGET): a template comes from a model file and may be hostile. */
+  budget?: Partial<TemplateBudget>;
 }
+
+export interface TemplateBudget {
+  /** Template nodes evaluated (a loop iteration costs at least one per statement in its body). */
+  steps: number;
+  /** Wall-clock milliseconds. */
+  ms: number;
+  /** Length of any string the template builds, its output included. */
+  chars: number;
+}
+
+/**
+ * Generous for real templates — Qwen3's renders a 1,000-message conversation in about 47k steps and 50 ms here —
+ * and small enough that `{% for i in range(100000000) %}` fails at once (range() pays for its elements up front)
+ * and nested loops within about a second (the interpreter runs roughly a million steps a second).
+ */
+export const TEMPLATE_BUDGET: Readonly<TemplateBudget> = { steps: 1_000_000, ms: 1000, chars: 16 << 20 };
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -53,25 +71,55 @@ export function strftime(date: Date, format: string): string {
 }
 
 class TemplateRaised extends Error {}
+class OverBudget extends Error {}
 
-/** Python's range(), as Jinja templates use it. */
-function range(start: number, stop?: number, step = 1): number[] {
-  if (stop === undefined) { stop = start; start = 0; }
-  if (step === 0) throw new Error("range() step must not be zero");
-  const out: number[] = [];
-  for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(i);
-  return out;
+const clock = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+/** The interpreter with a meter: every node evaluated counts against the budget, every string built is measured. */
+class MeteredInterpreter extends Interpreter {
+  steps = 0;
+  private readonly deadline: number;
+  constructor(env: Environment, readonly budget: TemplateBudget) {
+    super(env);
+    this.deadline = clock() + budget.ms;
+  }
+  /** Charges `n` steps (range() charges for the elements it creates). */
+  charge(n: number): void {
+    this.steps += n;
+    if (this.steps > this.budget.steps) throw new OverBudget(`more than ${this.budget.steps} evaluation steps`);
+  }
+  override evaluate(...args: Parameters<Interpreter["evaluate"]>): ReturnType<Interpreter["evaluate"]> {
+    this.charge(1);
+    if ((this.steps & 1023) === 0 && clock() > this.deadline) throw new OverBudget(`more than ${this.budget.ms} ms`);
+    const value = super.evaluate(...args);
+    if (typeof value.value === "string" && value.value.length > this.budget.chars) throw new OverBudget(`a string of more than ${this.budget.chars} characters`);
+    return value;
+  }
+}
+
+/** Python's range(), as Jinja templates use it; its elements are charged to the budget before they exist. */
+function meteredRange(meter: MeteredInterpreter) {
+  return (start: number, stop?: number, step = 1): number[] => {
+    if (stop === undefined) { stop = start; start = 0; }
+    if (![start, stop, step].every(Number.isFinite)) throw new Error("range() needs finite numbers");
+    if (step === 0) throw new Error("range() step must not be zero");
+    meter.charge(Math.max(0, Math.ceil((stop - start) / step)));
+    const out: number[] = [];
+    for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(i);
+    return out;
+  };
 }
 
 /**
  * Template.render() with our own globals: its built-in raise_exception and strftime_now cannot be replaced
  * through render()'s variables (they are declared first), so the environment is set up here with the same names.
  */
-function render(template: Template, vars: Record<string, unknown>): string {
+function render(template: Template, vars: Record<string, unknown>, budget: TemplateBudget): string {
   const env = new Environment();
-  const globals: Record<string, unknown> = { false: false, true: true, none: null, False: false, True: true, None: null, range };
+  const meter = new MeteredInterpreter(env, budget);
+  const globals: Record<string, unknown> = { false: false, true: true, none: null, False: false, True: true, None: null, range: meteredRange(meter) };
   for (const [k, v] of Object.entries({ ...globals, ...vars })) env.set(k, v);
-  return String(new Interpreter(env).run(template.parsed).value);
+  return String(meter.run(template.parsed).value);
 }
 
 /** Parsed templates by source text: a model's template is rendered once per request. */
@@ -116,10 +164,11 @@ export function renderChatTemplate(template: string | undefined, messages: reado
     strftime_now: (format: unknown) => strftime(now ?? new Date(), String(format)),
   };
   try {
-    return render(compile(template), vars);
+    return render(compile(template), vars, { ...TEMPLATE_BUDGET, ...options.budget });
   } catch (e) {
     if (e instanceof DbllmError) throw e;
     const why = e instanceof TemplateRaised ? `the chat template refused the conversation: ${e.message}`
+      : e instanceof OverBudget ? `the chat template exceeded its budget: ${e.message} (a runaway loop, or a conversation far larger than usual)`
       : `the chat template failed: ${(e as Error).message}`;
     throw new DbllmError("CHAT_TEMPLATE", why, { cause: e });
   }

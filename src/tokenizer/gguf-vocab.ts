@@ -150,12 +150,13 @@ export function ggufBackend(meta: GGUFMeta): TokenizerBackend {
   return {
     description,
     vocabSize: n,
-    encode(text, addSpecialTokens, parseSpecialTokens) {
+    encode(text, addSpecialTokens, special) {
       const out: number[] = [];
       if (addSpecialTokens && addBosToken && bosTokenId !== undefined) out.push(bosTokenId);
       if (text.length > 0) {
         let afterSpecial = true; // SentencePiece: a space prefix at the start and after each special token
-        for (const f of splitSpecial(text, parseSpecialTokens ? specialsParsed : specialsLiteral)) {
+        const allowed = typeof special === "function" ? (sp: SpecialToken, a: number, b: number) => types[sp.id] === TokenType.UserDefined || special(a, b) : undefined;
+        for (const f of splitSpecial(text, special === false ? specialsLiteral : specialsParsed, allowed)) {
           if (typeof f === "number") { out.push(f); afterSpecial = true; continue; }
           encodeText(spm && addSpacePrefix && afterSpecial ? ` ${f}` : f, out);
           afterSpecial = false;
@@ -168,6 +169,7 @@ export function ggufBackend(meta: GGUFMeta): TokenizerBackend {
     tokenId: (text) => tokenToId.get(text),
     pieceBytes,
     isSpecial: (id) => types[id] === TokenType.Control || types[id] === TokenType.Unknown,
+    specialTexts: specialsParsed.filter((sp) => types[sp.id] !== TokenType.UserDefined).map((sp) => sp.text),
     stripLeadingSpaces: spm && addSpacePrefix ? 1 : 0,
     bosTokenId,
     eosTokenIds,

@@ -10,7 +10,7 @@
 // and we do not). Decoding is ours (tokenizer.ts): a byte string per token derived from the `decoder` section.
 import { Tokenizer as HFTokenizer } from "@huggingface/tokenizers";
 import { DbllmError } from "../errors.ts";
-import { byteLevelDecode } from "./byte-level.ts";
+import { byteLevelDecode, missingByteError } from "./byte-level.ts";
 import { END_OF_GENERATION_TEXTS, uniqueIds } from "./end-of-generation.ts";
 import { canSplitAtSpaceMarks, splitAtSpaceMarks } from "./spm.ts";
 import type { TokenizerBackend } from "./types.ts";
@@ -24,7 +24,7 @@ const utf8 = new TextEncoder();
 /** No real vocabulary comes near this; a larger id is a damaged file (and would size arrays absurdly). */
 const MAX_VOCAB = 1 << 24;
 
-interface AddedToken { id: number; content: string; special: boolean }
+interface AddedToken { id: number; content: string; special: boolean; lstrip: boolean; rstrip: boolean }
 
 /** What a `decoder` section does to each token, and to the start of the output. */
 interface PieceRules {
@@ -105,7 +105,9 @@ function validate(json: Json): AddedToken[] {
       if (!isObject(t) || !Number.isInteger(t.id) || (t.id as number) < 0 || (t.id as number) >= MAX_VOCAB || typeof t.content !== "string" || t.content === "") {
         throw bad(`added_tokens[${i}] needs a non-negative integer id and a non-empty content`);
       }
-      added.push({ id: t.id as number, content: t.content, special: t.special === true });
+      const twin = added.find((a) => a.id === t.id);
+      if (twin) throw bad(`added_tokens[${i}] ${JSON.stringify(t.content)} has id ${t.id}, which ${JSON.stringify(twin.content)} already has`);
+      added.push({ id: t.id as number, content: t.content, special: t.special === true, lstrip: t.lstrip === true, rstrip: t.rstrip === true });
     }
   }
   if (type === "Unigram" || Array.isArray(model.vocab)) {
@@ -164,12 +166,29 @@ function fixByteLevelRegex(pre: unknown): void {
   if (Array.isArray(p.tokenizers)) p.tokenizers.forEach(fixByteLevelRegex);
 }
 
-/** Leftmost-longest matcher over a set of literal strings (the non-special added tokens). */
-function literalSplitter(words: string[]): ((text: string) => string[]) | undefined {
-  if (words.length === 0) return undefined;
-  const alternation = [...words].sort((a, b) => b.length - a.length).map((w) => w.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")).join("|");
-  const re = new RegExp(`(${alternation})`, "u");
-  return (text) => text.split(re).filter((s) => s.length > 0);
+/**
+ * Every occurrence of the added tokens in `text`, leftmost-longest as the engine's own splitter finds them, except
+ * those `matchable` refuses (which stay text; a shorter token may then match inside them).
+ */
+function findAdded(text: string, pattern: RegExp, byContent: ReadonlyMap<string, AddedToken>, matchable: (t: AddedToken, start: number, end: number) => boolean): (string | AddedToken)[] {
+  const sections: (string | AddedToken)[] = [];
+  let from = 0;
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    const token = byContent.get(m[0])!;
+    if (!matchable(token, m.index, m.index + m[0].length)) { pattern.lastIndex = m.index + 1; continue; }
+    if (m.index > from) sections.push(text.slice(from, m.index));
+    sections.push(token);
+    from = m.index + m[0].length;
+  }
+  if (from < text.length) sections.push(text.slice(from));
+  // lstrip / rstrip: the token swallows the whitespace next to it, as in the engine's encode_text
+  sections.forEach((t, i) => {
+    if (typeof t === "string") return;
+    if (t.lstrip && typeof sections[i - 1] === "string") sections[i - 1] = (sections[i - 1] as string).trimEnd();
+    if (t.rstrip && typeof sections[i + 1] === "string") sections[i + 1] = (sections[i + 1] as string).trimStart();
+  });
+  return sections;
 }
 
 export function hfBackend(tokenizerJson: unknown, tokenizerConfig?: unknown, generationConfig?: unknown): TokenizerBackend {
@@ -219,9 +238,16 @@ export function hfBackend(tokenizerJson: unknown, tokenizerConfig?: unknown, gen
       !model.continuing_subword_suffix && canSplitAtSpaceMarks(Object.keys(vocab));
     const encodeWords = engine.model.encode.bind(engine.model);
     const cache = new WordCache<string[]>();
+    // Byte-level BPE without an unknown token drops characters it has no token for (a vocabulary lacking some
+    // byte values); the pieces of a word then no longer add up to the word. That is refused instead.
+    const lossless = rules.byteLevel && !engine.model.unk_token && !model.continuing_subword_prefix && !model.end_of_word_suffix;
     const encodeWord = (word: string, out: string[]): void => {
       let tokens = cache.get(word);
-      if (tokens === undefined) cache.set(word, tokens = encodeWords([word]));
+      if (tokens === undefined) {
+        tokens = encodeWords([word]);
+        if (lossless && tokens.reduce((n, t) => n + t.length, 0) !== word.length) throw missingByteError(word, (t) => engine.model.tokens_to_ids.has(t));
+        cache.set(word, tokens);
+      }
       for (const t of tokens) out.push(t);
     };
     engine.model.encode = (words) => {
@@ -267,33 +293,44 @@ export function hfBackend(tokenizerJson: unknown, tokenizerConfig?: unknown, gen
     ...addedTokens.filter((t) => special.has(t.id) && END_OF_GENERATION_TEXTS.has(t.content)).map((t) => t.id),
   ]);
 
-  // Encoding without recognising special tokens: split out the non-special added tokens only, then run the
-  // engine's own normalizer → pre-tokenizer → model → post-processor on the rest.
+  // Encoding where some special-token texts must stay text: split out the added tokens that may match, then run
+  // the engine's own normalizer → pre-tokenizer → model → post-processor on the rest. Only used when such a text
+  // occurs; everything else goes through the engine's encode unchanged.
   const specialContents = addedTokens.filter((t) => special.has(t.id)).map((t) => t.content);
-  const userAdded = new Set(addedTokens.filter((t) => !special.has(t.id)).map((t) => t.content));
-  const userSplit = literalSplitter([...userAdded]);
+  const addedByContent = new Map(addedTokens.map((t) => [t.content, t]));
+  const addedPattern = addedByContent.size === 0 ? /(?!)/gu // matches nothing
+    : new RegExp([...addedByContent.keys()].sort((a, b) => b.length - a.length).map((w) => w.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")).join("|"), "gu");
   const unk = engine.model.unk_token === undefined || engine.model.unk_token === null ? undefined : hf.token_to_id(engine.model.unk_token);
-  const encodeLiteral = (text: string, addSpecial: boolean): number[] => {
+  const encodeSections = (text: string, addSpecial: boolean, allowed: (start: number, end: number) => boolean): number[] => {
     const tokens: string[] = [];
-    const sections = userSplit ? userSplit(text) : [text];
+    const sections = findAdded(text, addedPattern, addedByContent, (t, a, b) => !special.has(t.id) || allowed(a, b));
     sections.forEach((section, sectionIndex) => {
-      if (userAdded.has(section)) { tokens.push(section); return; }
+      if (typeof section !== "string") { tokens.push(section.content); return; }
       const normalized = engine.normalizer ? engine.normalizer(section) : section;
       if (normalized.length === 0) return;
       const words = engine.pre_tokenizer ? engine.pre_tokenizer(normalized, { section_index: sectionIndex }) : [normalized];
       tokens.push(...engine.model(words));
     });
     const final = engine.post_processor ? engine.post_processor(tokens, null, addSpecial).tokens : tokens;
-    return final.map((t) => hf.token_to_id(t) ?? unk ?? 0);
+    return final.map((t) => addedByContent.get(t)?.id ?? hf.token_to_id(t) ?? unk ?? -1);
   };
+  /** Whether a special-token text occurs where it must stay text. */
+  const blockedSpecial = (text: string, allowed: (start: number, end: number) => boolean): boolean =>
+    specialContents.some((c) => {
+      for (let at = text.indexOf(c); at >= 0; at = text.indexOf(c, at + 1)) if (!allowed(at, at + c.length)) return true;
+      return false;
+    });
+  const nowhere = () => false;
 
   return {
     description: `hf ${model.type ?? "model"}${rules.byteLevel ? " (byte-level)" : rules.byteFallback ? " (SentencePiece-style, byte fallback)" : ""}`,
     vocabSize,
-    encode(text, addSpecialTokens, parseSpecialTokens) {
-      if (!parseSpecialTokens && specialContents.some((c) => text.includes(c))) return encodeLiteral(text, addSpecialTokens);
+    encode(text, addSpecialTokens, parse) {
+      const allowed = parse === false ? nowhere : parse;
+      if (allowed !== true && blockedSpecial(text, allowed)) return encodeSections(text, addSpecialTokens, allowed);
       return hf.encode(text, { add_special_tokens: addSpecialTokens }).ids;
     },
+    specialTexts: specialContents,
     tokenText: (id) => engine.model.vocab[id],
     tokenId: (text) => hf.token_to_id(text),
     pieceBytes(id) {

@@ -14,28 +14,38 @@ export type Fragment = string | number;
 
 const isSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d); // C isspace()
 
+/**
+ * Whether a special token may match at [start, end) of the text; tokens matched nowhere else (user content in a
+ * rendered chat template) stay text.
+ */
+export type MatchFilter = (token: SpecialToken, start: number, end: number) => boolean;
+
 /** `specials` must be sorted longest first (see sortSpecials). */
-export function splitSpecial(text: string, specials: readonly SpecialToken[]): Fragment[] {
-  let fragments: Fragment[] = [text];
+export function splitSpecial(text: string, specials: readonly SpecialToken[], allowed?: MatchFilter): Fragment[] {
+  // plain-text pieces remember where they start in `text`, for `allowed`
+  let fragments: (number | { s: string; at: number })[] = [{ s: text, at: 0 }];
   for (const sp of specials) {
     if (sp.text.length === 0 || !text.includes(sp.text)) continue; // cheap filter: most texts contain no special token at all
-    const next: Fragment[] = [];
+    const next: typeof fragments = [];
     for (const f of fragments) {
       if (typeof f === "number") { next.push(f); continue; }
+      const piece = f.s;
       let from = 0;
-      for (let at = f.indexOf(sp.text); at >= 0; at = f.indexOf(sp.text, from)) {
+      for (let at = piece.indexOf(sp.text); at >= 0; at = piece.indexOf(sp.text, at + 1)) {
+        if (allowed && !allowed(sp, f.at + at, f.at + at + sp.text.length)) continue;
         let leftEnd = at;
-        if (sp.lstrip) while (leftEnd > from && isSpace(f.charCodeAt(leftEnd - 1))) leftEnd--;
-        if (leftEnd > from) next.push(f.slice(from, leftEnd));
+        if (sp.lstrip) while (leftEnd > from && isSpace(piece.charCodeAt(leftEnd - 1))) leftEnd--;
+        if (leftEnd > from) next.push({ s: piece.slice(from, leftEnd), at: f.at + from });
         next.push(sp.id);
         from = at + sp.text.length;
-        if (sp.rstrip) while (from < f.length && isSpace(f.charCodeAt(from))) from++;
+        if (sp.rstrip) while (from < piece.length && isSpace(piece.charCodeAt(from))) from++;
+        at = from - 1; // search on after this token (and after what rstrip swallowed)
       }
-      if (from < f.length) next.push(from === 0 ? f : f.slice(from));
+      if (from < piece.length) next.push(from === 0 ? f : { s: piece.slice(from), at: f.at + from });
     }
     fragments = next;
   }
-  return fragments;
+  return fragments.map((f) => (typeof f === "number" ? f : f.s));
 }
 
 const utf8 = new TextEncoder();

@@ -6,6 +6,7 @@ import { GGUFMeta, type GGUFValue } from "../formats/gguf.ts";
 import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from "./chat-template.ts";
 import { ggufBackend } from "./gguf-vocab.ts";
 import { hfBackend } from "./hf.ts";
+import { LiteralGuard, outsideRanges } from "./literal-guard.ts";
 import { createStreamDecoder, decodeAll, type PieceSource, type StreamDecoder } from "./stream-decoder.ts";
 import type { TokenizerBackend } from "./types.ts";
 
@@ -17,9 +18,18 @@ export interface EncodeOptions {
   /** Add the model's BOS/EOS (or other post-processing) tokens. Default true. */
   addSpecialTokens?: boolean;
   /**
-   * Recognise special tokens written in the text ("<|im_start|>" → one token), as HF tokenizers and llama.cpp's
-   * parse_special do. Default true; pass false for untrusted text that must not inject control tokens.
-   * Non-special added tokens (user-defined) are always recognised.
+   * Recognise special tokens written in the text ("<|im_start|>" → one control token), as HF tokenizers and
+   * llama.cpp's parse_special do. Default false: text is text, so that no user-supplied string can inject a
+   * control token; pass true for text you formatted yourself with the model's markers. Non-special added
+   * tokens (user-defined) are always recognised.
+   */
+  parseSpecialTokens?: boolean;
+}
+
+export interface ChatEncodeOptions extends Omit<ChatTemplateOptions, "bosToken" | "eosToken"> {
+  /**
+   * Let special-token texts inside the messages (and template variables) become control tokens. Default false:
+   * only the markers the template itself writes are control tokens; "<|im_end|>" in a message is text.
    */
   parseSpecialTokens?: boolean;
 }
@@ -38,6 +48,7 @@ export class Tokenizer {
   /** Decoded bytes per token id, filled on first use (building all 150k up front would slow loading). */
   private readonly pieces: (Uint8Array | undefined)[];
   private readonly pieceSource: PieceSource;
+  private literalGuard: LiteralGuard | undefined;
   private readonly checkId = (id: number): void => {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
       throw invalidArgument(`token id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
@@ -79,15 +90,14 @@ export class Tokenizer {
   }
 
   static deserialize(json: string, where = "tokenizer"): Tokenizer {
-    let d: { kind?: string; tokenizerJson?: object; tokenizerConfig?: object; generationConfig?: object; metadata?: Record<string, { t: string; v: unknown }> };
+    let d: unknown;
     try { d = JSON.parse(json); } catch (e) { throw new DbllmError("TOKENIZER", `${where} is not valid JSON: ${(e as Error).message}`); }
-    if (d?.kind === "hf" && d.tokenizerJson) return Tokenizer.fromHF(d.tokenizerJson, d.tokenizerConfig, d.generationConfig);
-    if (d?.kind === "gguf" && d.metadata && typeof d.metadata === "object") {
+    if (isRecord(d) && d.kind === "hf" && isRecord(d.tokenizerJson)) {
+      return Tokenizer.fromHF(d.tokenizerJson, d.tokenizerConfig as object | undefined, d.generationConfig as object | undefined);
+    }
+    if (isRecord(d) && d.kind === "gguf" && isRecord(d.metadata)) {
       const map = new Map<string, GGUFValue>();
-      for (const [k, { t, v }] of Object.entries(d.metadata)) {
-        const arr = v as number[];
-        map.set(k, t === "f32" ? Float32Array.from(arr) : t === "i32" ? Int32Array.from(arr) : t === "u32" ? Uint32Array.from(arr) : t === "big" ? BigInt(v as string) : (v as GGUFValue));
-      }
+      for (const [k, entry] of Object.entries(d.metadata)) map.set(k, storedValue(entry, `${where}: ${k}`));
       return Tokenizer.fromGGUF(new GGUFMeta(map, where));
     }
     throw new DbllmError("TOKENIZER", `${where} does not describe a tokenizer`);
@@ -115,7 +125,32 @@ export class Tokenizer {
     if (!isWellFormed(text)) {
       throw new DbllmError("INVALID_TEXT", "text contains a lone UTF-16 surrogate (not well-formed Unicode); fix it with text.toWellFormed()");
     }
-    return this.backend.encode(text, options?.addSpecialTokens ?? true, options?.parseSpecialTokens ?? true);
+    return this.checked(this.backend.encode(text, options?.addSpecialTokens ?? true, options?.parseSpecialTokens ?? false));
+  }
+
+  /**
+   * The token ids of a conversation in the model's chat template, ready to generate the next turn (the template
+   * writes BOS where the model wants it). Special-token texts inside the messages stay text unless
+   * `parseSpecialTokens` is set; see LiteralGuard.
+   */
+  encodeChat(messages: readonly ChatMessage[], options: ChatEncodeOptions = {}): number[] {
+    const { parseSpecialTokens, ...render } = options;
+    if (parseSpecialTokens) return this.encode(this.applyChatTemplate(messages, render), { addSpecialTokens: false, parseSpecialTokens: true });
+    const guard = this.literalGuard ??= new LiteralGuard(this.backend.specialTexts);
+    const rendered = this.applyChatTemplate(guard.escape(messages), { ...render, extra: guard.escape(render.extra) });
+    const { text, literals } = guard.restore(rendered);
+    if (!isWellFormed(text)) throw new DbllmError("INVALID_TEXT", "a message contains a lone UTF-16 surrogate (not well-formed Unicode)");
+    return this.checked(this.backend.encode(text, false, literals.length ? (start, end) => outsideRanges(literals, start, end) : true));
+  }
+
+  /** Ids the backend produced, checked: a damaged vocabulary must not hand undefined or -1 to the model. */
+  private checked(ids: number[]): number[] {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw new DbllmError("TOKENIZER", `the tokenizer (${this.description}) produced token id ${id}, outside its vocabulary of ${this.vocabSize}; its files are inconsistent`);
+      }
+    }
+    return ids;
   }
 
   decode(ids: readonly number[], options?: DecodeOptions): string {
@@ -153,4 +188,32 @@ export class Tokenizer {
   private tokenString(id: number | undefined): string | undefined {
     return id === undefined ? undefined : this.backend.tokenText(id);
   }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const TYPED_ARRAYS = { f32: Float32Array, i32: Int32Array, u32: Uint32Array } as const;
+
+/** A GGUF metadata value as serialize() stores it ({ t, v }), checked: a damaged file gives TOKENIZER errors. */
+function storedValue(entry: unknown, where: string): GGUFValue {
+  const bad = (why: string): never => { throw new DbllmError("TOKENIZER", `${where} ${why}`); };
+  if (!isRecord(entry) || typeof entry.t !== "string") return bad("is not a { t, v } entry");
+  const { t, v } = entry as { t: string; v: unknown };
+  if (Object.hasOwn(TYPED_ARRAYS, t)) {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isFinite(x))) return bad("is not an array of finite numbers");
+    const out = TYPED_ARRAYS[t as keyof typeof TYPED_ARRAYS].from(v as number[]);
+    if (t !== "f32" && !out.every((x, i) => x === v[i])) return bad(`holds values that are not ${t} integers`);
+    return out;
+  }
+  if (t === "big") {
+    if (typeof v !== "string" || !/^-?\d{1,20}$/.test(v)) return bad(`is not a 64-bit integer`);
+    return BigInt(v);
+  }
+  if (t !== "json") return bad(`has unknown type ${JSON.stringify(t)}`);
+  const scalar = (x: unknown) => typeof x === "string" || typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x));
+  if (scalar(v)) return v as string | boolean | number;
+  if (Array.isArray(v) && (v.every((x) => typeof x === "string") || v.every((x) => typeof x === "boolean") || v.every((x) => typeof x === "number" && Number.isFinite(x)))) {
+    return v as string[];
+  }
+  return bad(`is ${v === null ? "null" : "not a string, number, bool or array of one of them"}`);
 }

@@ -6,7 +6,9 @@ export interface TokenizerBackend {
   readonly description: string;
   readonly vocabSize: number;
   /** `text` is well-formed (checked by the caller). */
-  encode(text: string, addSpecialTokens: boolean, parseSpecialTokens: boolean): number[];
+  encode(text: string, addSpecialTokens: boolean, special: SpecialParsing): number[];
+  /** Texts of the special tokens, which only become control tokens when special tokens are parsed. */
+  readonly specialTexts: readonly string[];
   /** The vocabulary entry as stored ("▁the", "Ġthe", "<0x0A>", "<|im_start|>"). */
   tokenText(id: number): string | undefined;
   tokenId(text: string): number | undefined;
@@ -23,3 +25,10 @@ export interface TokenizerBackend {
   readonly addEosToken: boolean;
   readonly chatTemplate: string | undefined;
 }
+
+/**
+ * Which special-token texts in a text become control tokens: all (true), none (false: they stay text), or those
+ * lying where `allowed(start, end)` says (a rendered chat template: the template's markers, not the messages).
+ * Non-special added tokens (user-defined) are matched in every case.
+ */
+export type SpecialParsing = boolean | ((start: number, end: number) => boolean);
