@@ -62,7 +62,7 @@ export function randomF16Gguf(s: Shape): string {
   if (existsSync(file)) return file;
   process.stderr.write(`writing ${file}\n`);
   const rand = rng(5), c = configOf(s), F16 = typeByName("F16")!, F32 = typeByName("F32")!;
-  const tensors: GGUFTensorOut[] = weightSpecs(c).filter((t) => !t.optional).map((t) => {
+  const tensors: GGUFTensorOut[] = [...weightSpecs(c)].filter((t) => !t.optional).map((t) => {
     const n = t.shape.reduce((a, b) => a * b, 1);
     const isVec = t.shape.length === 1;
     return { name: t.name, type: isVec ? F32 : F16, shape: t.shape, data: () => (isVec ? new Uint8Array(new Float32Array(n).fill(1).buffer) : randomF16Bytes(n, rand)) };
@@ -86,7 +86,7 @@ export function randomDbllm(s: Shape, g: number): string {
   process.stderr.write(`writing ${file}\n`);
   const rand = rng(6), c = configOf(s), { vocab } = vocabMeta(s);
   const tokenizer = Tokenizer.fromHF(vocab.tokenizerJson, vocab.tokenizerConfig);
-  const specs = weightSpecs(c).filter((t) => !t.optional);
+  const specs = [...weightSpecs(c)].filter((t) => !t.optional);
   const Q8 = typeByName("Q8_0")!, FDB = typeByName(`FDB2_G${g}`)!;
   const tensorTypes: Record<string, { type: string; shape: number[] }> = {};
   const outs = specs.map((t) => {

@@ -3,13 +3,16 @@
 // and whose quantized tensors are stored as raw bytes (dtype U8, shape [rows, bytes per row]) with their
 // logical type and shape in `dbllm.tensor_types`. docs/FORMAT.md documents it byte by byte.
 import { DbllmError } from "../errors.ts";
-import { validateConfig, type ModelConfig } from "../model/config.ts";
+import { configFromJSON, type ModelConfig } from "../model/config.ts";
 import { tensorBytes, typeByName } from "../quant/table.ts";
 import { readSafetensors, type SafetensorsFile } from "./safetensors.ts";
 import type { ByteSource } from "./source.ts";
 import type { TensorInfo } from "./tensor-info.ts";
 
 export const DBLLM_VERSION = 1;
+
+/** Where tensor data start: the header is padded so that this divides 8 + N (the writers' alignment). */
+export const DBLLM_ALIGNMENT = 64;
 
 export interface TensorTypeEntry {
   type: string;
@@ -54,6 +57,8 @@ export interface DbllmFile {
   tensors: TensorInfo[];
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 function json<T>(file: SafetensorsFile, key: string, name: string): T {
   const text = file.metadata[key];
   if (text === undefined) throw new DbllmError("INVALID_FILE", `${name}: .dbllm metadata ${key} is missing`);
@@ -70,15 +75,21 @@ export async function readDbllm(source: ByteSource): Promise<DbllmFile> {
 
 export function interpretDbllm(file: SafetensorsFile, name: string): DbllmFile {
   if (!isDbllm(file)) throw new DbllmError("INVALID_FILE", `${name} is a safetensors file but not a .dbllm model`);
-  const version = Number(file.metadata["dbllm.version"]);
-  if (version !== DBLLM_VERSION) {
-    throw new DbllmError("UNSUPPORTED_VERSION", `${name}: .dbllm version ${file.metadata["dbllm.version"]} is not supported (this dbllm reads version ${DBLLM_VERSION})`);
+  const version = file.metadata["dbllm.version"];
+  if (version !== String(DBLLM_VERSION)) {
+    throw new DbllmError("UNSUPPORTED_VERSION", `${name}: .dbllm version ${JSON.stringify(version)} is not supported (this dbllm reads version "${DBLLM_VERSION}")`);
   }
-  const config = validateConfig(json<ModelConfig>(file, "dbllm.config", name), name);
-  const types = json<Record<string, TensorTypeEntry>>(file, "dbllm.tensor_types", name);
+  // A header length a few bytes short still parses (the padding is spaces) but shifts every tensor.
+  if (file.dataOffset % DBLLM_ALIGNMENT !== 0) {
+    throw new DbllmError("INVALID_FILE", `${name}: tensor data start at byte ${file.dataOffset}, not at a multiple of ${DBLLM_ALIGNMENT} (the header length is damaged)`);
+  }
+  const config = configFromJSON(json<unknown>(file, "dbllm.config", name), `${name} (dbllm.config)`);
+  const types = json<unknown>(file, "dbllm.tensor_types", name);
+  if (!isRecord(types)) throw new DbllmError("INVALID_FILE", `${name}: .dbllm metadata dbllm.tensor_types is not a JSON object`);
   const tensors = file.tensors.map((t) => {
-    const entry = types[t.name];
-    if (!entry) return t;
+    if (!Object.hasOwn(types, t.name)) return t;
+    const entry = types[t.name] as TensorTypeEntry;
+    if (!isRecord(entry) || typeof entry.type !== "string") throw new DbllmError("INVALID_FILE", `${name}: dbllm.tensor_types entry of ${t.name} has no type`);
     const type = typeByName(entry.type);
     if (!type || !type.decode) throw new DbllmError("UNSUPPORTED_TENSOR_TYPE", `${name}: tensor ${t.name} has type ${entry.type}, which this dbllm cannot read`);
     if (!Array.isArray(entry.shape) || entry.shape.length !== 2 || !entry.shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
@@ -92,6 +103,9 @@ export function interpretDbllm(file: SafetensorsFile, name: string): DbllmFile {
   });
   const quantization = json<Record<string, unknown>>(file, "dbllm.quantization", name);
   const provenance = file.metadata["dbllm.provenance"] ? json<Record<string, unknown>>(file, "dbllm.provenance", name) : undefined;
+  if (!isRecord(quantization) || (provenance !== undefined && !isRecord(provenance))) {
+    throw new DbllmError("INVALID_FILE", `${name}: .dbllm metadata dbllm.quantization and dbllm.provenance must be JSON objects`);
+  }
   const tokenizer = file.metadata["dbllm.tokenizer"];
   if (!tokenizer) throw new DbllmError("TOKENIZER", `${name}: .dbllm metadata dbllm.tokenizer is missing`);
   return { file, config, tokenizer, quantization, provenance, tensors };

@@ -5,7 +5,7 @@ import { DbllmError } from "../errors.ts";
 import { tensorBytes, typeByGgml, type TensorType } from "../quant/table.ts";
 import { Cursor, parseGrowingPrefix } from "./binary.ts";
 import type { ByteSource } from "./source.ts";
-import { elementCount, type TensorInfo } from "./tensor-info.ts";
+import { checkTensorLayout, elementCount, type TensorInfo } from "./tensor-info.ts";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
@@ -130,7 +130,11 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
   for (let i = 0; i < nKV; i++) {
     const key = str(`metadata key #${i}`);
     const type = c.u32(`type of ${key}`);
-    const elementType = type === GGUFValueType.ARRAY ? new DataView(c.bytes.buffer, c.bytes.byteOffset).getUint32(c.pos, true) : undefined;
+    let elementType: GGUFValueType | undefined;
+    if (type === GGUFValueType.ARRAY) { // peeked here, read again by value()
+      c.need(4, `${key} element type`);
+      elementType = new DataView(c.bytes.buffer, c.bytes.byteOffset).getUint32(c.pos, true);
+    }
     metadata.set(key, value(type, key, 0));
     metadataTypes.set(key, { type, elementType });
   }
@@ -175,6 +179,7 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
     }
     return { name: tname, type, shape, offset, byteLength };
   });
+  checkTensorLayout(tensors, name); // padding between tensors is allowed, sharing bytes is not
   return { version, metadata, metadataTypes, tensors, dataOffset, alignment };
 }
 

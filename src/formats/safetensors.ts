@@ -4,7 +4,7 @@
 import { DbllmError } from "../errors.ts";
 import { tensorBytes, typeBySafetensors, typeByName, type TensorType } from "../quant/table.ts";
 import { readExact, type ByteSource } from "./source.ts";
-import { elementCount, type TensorInfo } from "./tensor-info.ts";
+import { checkTensorLayout, elementCount, type TensorInfo } from "./tensor-info.ts";
 
 export interface SafetensorsFile {
   readonly metadata: Record<string, string>;
@@ -91,6 +91,7 @@ export function parseSafetensorsHeader(
     tensors.push({ name: key, type, shape: shape as number[], offset, byteLength });
   }
   tensors.sort((a, b) => a.offset - b.offset);
+  checkTensorLayout(tensors, name, { start: dataOffset, end: fileSize });
   return { metadata, tensors, dataOffset };
 }
 

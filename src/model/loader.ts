@@ -3,9 +3,9 @@
 // file order, a bounded chunk of rows at a time, decoded to f32 and packed into the runtime format — so the
 // weights are never held twice, whatever the source.
 import type { Engine } from "../engine/engine.ts";
-import { DbllmError, throwIfAborted } from "../errors.ts";
+import { DbllmError } from "../errors.ts";
 import type { ByteSource } from "../formats/source.ts";
-import { readExact } from "../formats/source.ts";
+import { tensorRowChunks } from "../formats/tensor-rows.ts";
 import { F32, FDB_LUT, FDB_LUT_EXACT, Q8, isFdb, type Linear, type RuntimeFormat } from "../quant/runtime.ts";
 import { requireDecodable, type TensorType } from "../quant/table.ts";
 import type { OpenedModel, TensorRef } from "./sources.ts";
@@ -63,11 +63,17 @@ interface Job {
 /** Pairs every tensor the architecture needs with the file tensor that provides it; checks names and shapes. */
 export function matchTensors(model: OpenedModel): { spec: TensorSpec; ref: TensorRef }[] {
   const out: { spec: TensorSpec; ref: TensorRef }[] = [];
+  const layers = model.config.nLayers;
+  // Every layer has several tensors: a layer count beyond the tensor count is a damaged header, not a model.
+  if (layers > model.tensors.size) {
+    throw new DbllmError("MISSING_TENSOR", `${model.name}: the configuration has ${layers} layers but the file holds only ${model.tensors.size} tensors`);
+  }
   for (const spec of weightSpecs(model.config)) {
     const ref = model.tensors.get(spec.name);
     if (!ref) {
       if (spec.optional) continue;
-      throw new DbllmError("MISSING_TENSOR", `${model.name}: tensor ${spec.name} is missing`);
+      const block = spec.name.startsWith("blk.") ? ` (the configuration has ${layers} layers)` : "";
+      throw new DbllmError("MISSING_TENSOR", `${model.name}: tensor ${spec.name} is missing${block}`);
     }
     const shape = ref.info.shape;
     const sameShape = shape.length === spec.shape.length && shape.every((d, i) => d === spec.shape[i]);
@@ -175,12 +181,8 @@ async function readTensor(engine: Engine, src: ByteSource, job: Job, signal: Abo
   const rows = job.spec.shape.length === 2 ? job.spec.shape[0] : 1;
   const cols = job.spec.shape.length === 2 ? job.spec.shape[1] : job.spec.shape[0];
   const mode = job.linear ? job.linear.format.accepts(info.type) : "f32";
-  const rowBytes = info.byteLength / rows;
-  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(rowBytes, cols * 4)));
-  for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
-    throwIfAborted(signal);
-    const n = Math.min(rowsPerChunk, rows - r0);
-    const bytes = await readExact(src, info.offset + r0 * rowBytes, n * rowBytes, `tensor ${info.name}`);
+  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(info.byteLength / rows, cols * 4)));
+  for await (const { r0, n, bytes } of tensorRowChunks(src, info, rows, rowsPerChunk, signal)) {
     if (mode === "raw") job.linear!.format.pack(engine, job.linear!, r0, n, bytes);
     else {
       const values = new Float32Array(n * cols);

@@ -8,6 +8,7 @@ import { interpretDbllm, isDbllm } from "../formats/dbllm.ts";
 import { looksLikeSafetensors, readSafetensors } from "../formats/safetensors.ts";
 import { blobSource, bufferSource, streamSource, type ByteSource } from "../formats/source.ts";
 import type { TensorInfo } from "../formats/tensor-info.ts";
+import { samplingProblem } from "../generate/options.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
 import { Tokenizer } from "../tokenizer/index.ts";
 import { configFromGGUF, configFromHF, type ModelConfig } from "./config.ts";
@@ -42,6 +43,16 @@ export interface OpenOptions {
 }
 
 export async function openModel(source: ModelSource, options: OpenOptions = {}): Promise<OpenedModel> {
+  const model = await openSource(source, options);
+  // A token the embedding has no row for would fail generation long after loading.
+  if (model.tokenizer.vocabSize > model.config.vocabSize) {
+    await Promise.all(model.files.map((f) => f.close()));
+    throw new DbllmError("TOKENIZER", `${model.name}: the tokenizer has ${model.tokenizer.vocabSize} tokens but the model only ${model.config.vocabSize} embeddings`);
+  }
+  return model;
+}
+
+async function openSource(source: ModelSource, options: OpenOptions): Promise<OpenedModel> {
   if (typeof source === "string" || source instanceof URL) {
     const s = source.toString();
     if (typeof source === "string" && platform.isLocalPath(s)) {
@@ -124,6 +135,7 @@ async function openHFDirectory(dir: string): Promise<OpenedModel> {
   if (await platform.exists(j("chat_template.jinja"))) tokConfig.chat_template = await platform.readText(j("chat_template.jinja"));
   const genConfig = await readJSON(j("generation_config.json"), false);
   const tokenizer = Tokenizer.fromHF(tokJson, tokConfig, genConfig);
+  const samplingDefaults = samplingFromHF(genConfig, j("generation_config.json"));
 
   let shardNames: string[];
   const index = await readJSON(j("model.safetensors.index.json"), false);
@@ -158,18 +170,28 @@ async function openHFDirectory(dir: string): Promise<OpenedModel> {
     throw e;
   }
   const metadata: Record<string, unknown> = { "hf.architectures": cfg.architectures, "hf.torch_dtype": cfg.torch_dtype, "hf.model_type": cfg.model_type };
-  return { format: "hf", name: dir, config, tokenizer, tensors, files, metadata, samplingDefaults: samplingFromHF(genConfig) };
+  return { format: "hf", name: dir, config, tokenizer, tensors, files, metadata, samplingDefaults };
 }
 
-/** Sampling defaults a model ships in generation_config.json (ignored when it asks for greedy decoding). */
-function samplingFromHF(g: Record<string, unknown> | undefined): Partial<SamplingOptions> {
+/**
+ * Sampling defaults a model ships in generation_config.json (ignored when it asks for greedy decoding), checked
+ * here: a top_p of 7 must fail the load, not every later generate().
+ */
+function samplingFromHF(g: Record<string, unknown> | undefined, origin: string): Partial<SamplingOptions> {
   if (!g || g.do_sample === false) return {};
   const out: Partial<SamplingOptions> = {};
-  const take = (key: string, name: keyof SamplingOptions) => { if (typeof g[key] === "number") out[name] = g[key] as number; };
+  const take = (key: string, name: keyof SamplingOptions) => {
+    const v = g[key];
+    if (v === undefined || v === null) return;
+    if (typeof v !== "number") throw new DbllmError("INVALID_CONFIG", `${origin}: ${key} is ${JSON.stringify(v)}, not a number`);
+    out[name] = v;
+  };
   take("temperature", "temperature");
   take("top_p", "topP");
   take("top_k", "topK");
   take("min_p", "minP");
   take("repetition_penalty", "repetitionPenalty");
+  const problem = samplingProblem(out);
+  if (problem) throw new DbllmError("INVALID_CONFIG", `${origin}: ${problem}`);
   return out;
 }

@@ -33,12 +33,16 @@ export interface TensorSpec {
   optional: boolean;
 }
 
-export function weightSpecs(c: ModelConfig): TensorSpec[] {
+/**
+ * The tensors of a model with configuration `c`, in file order. A generator: the loader stops at the first
+ * missing tensor, so a header claiming 2^24 layers costs as much as the tensors the file really has.
+ */
+export function* weightSpecs(c: ModelConfig): Generator<TensorSpec> {
   const q = c.nHeads * c.headDim, kv = c.nKvHeads * c.headDim;
-  const specs: TensorSpec[] = [{ name: "token_embd.weight", shape: [c.vocabSize, c.dim], role: "embed", optional: false }];
+  yield { name: "token_embd.weight", shape: [c.vocabSize, c.dim], role: "embed", optional: false };
   for (let i = 0; i < c.nLayers; i++) {
     const b = `blk.${i}.`;
-    specs.push(
+    yield* [
       { name: b + "attn_norm.weight", shape: [c.dim], role: "vector", optional: false },
       { name: b + "attn_q.weight", shape: [q, c.dim], role: "linear", optional: false },
       { name: b + "attn_k.weight", shape: [kv, c.dim], role: "linear", optional: false },
@@ -52,18 +56,17 @@ export function weightSpecs(c: ModelConfig): TensorSpec[] {
       { name: b + "ffn_gate.weight", shape: [c.ffnDim, c.dim], role: "linear", optional: false },
       { name: b + "ffn_up.weight", shape: [c.ffnDim, c.dim], role: "linear", optional: false },
       { name: b + "ffn_down.weight", shape: [c.dim, c.ffnDim], role: "linear", optional: false },
-    );
+    ] satisfies TensorSpec[];
     if (c.qkNorm) {
-      specs.push(
+      yield* [
         { name: b + "attn_q_norm.weight", shape: [c.headDim], role: "vector", optional: false },
         { name: b + "attn_k_norm.weight", shape: [c.headDim], role: "vector", optional: false },
-      );
+      ] satisfies TensorSpec[];
     }
   }
-  specs.push({ name: "output_norm.weight", shape: [c.dim], role: "vector", optional: false });
-  if (!c.tiedEmbeddings) specs.push({ name: "output.weight", shape: [c.vocabSize, c.dim], role: "linear", optional: false });
-  specs.push({ name: "rope_freqs.weight", shape: [c.ropeDim / 2], role: "vector", optional: true });
-  return specs;
+  yield { name: "output_norm.weight", shape: [c.dim], role: "vector", optional: false };
+  if (!c.tiedEmbeddings) yield { name: "output.weight", shape: [c.vocabSize, c.dim], role: "linear", optional: false };
+  yield { name: "rope_freqs.weight", shape: [c.ropeDim / 2], role: "vector", optional: true };
 }
 
 const HF_LAYER: Record<string, string> = {

@@ -5,9 +5,9 @@
 import { DbllmError, invalidArgument, throwIfAborted } from "../errors.ts";
 import { dbllmMetadataStrings, type TensorTypeEntry } from "../formats/dbllm.ts";
 import { safetensorsLayout } from "../formats/safetensors.ts";
-import { readExact } from "../formats/source.ts";
+import { tensorRowChunks } from "../formats/tensor-rows.ts";
 import { matchTensors } from "../model/loader.ts";
-import type { OpenedModel } from "../model/sources.ts";
+import type { OpenedModel, TensorRef } from "../model/sources.ts";
 import type { TensorSpec } from "../model/weights.ts";
 import { fitGroup, type FdbMethod } from "./fdb.ts";
 import { f32ToF16 } from "./half.ts";
@@ -56,7 +56,7 @@ export function groupFor(K: number, requested: number): number | undefined {
 
 interface Plan {
   spec: TensorSpec;
-  source: { info: { name: string; type: TensorType; offset: number; byteLength: number }; file: number };
+  source: TensorRef;
   out: TensorType;
   rows: number;
   cols: number;
@@ -157,10 +157,7 @@ async function quantizeTensor(model: OpenedModel, p: Plan, o: QuantizeOptions): 
   const g = p.out.blockSize;
   const b1 = new Uint8Array(g), b2 = new Uint8Array(g);
   const impGroup = imp ? new Float64Array(g) : undefined;
-  for (let r0 = 0; r0 < p.rows; r0 += rowsPerChunk) {
-    throwIfAborted(o.signal);
-    const n = Math.min(rowsPerChunk, p.rows - r0);
-    const raw = await readExact(src, info.offset + r0 * inRow, n * inRow, `tensor ${info.name}`);
+  for await (const { r0, n, bytes: raw } of tensorRowChunks(src, info, p.rows, rowsPerChunk, o.signal)) {
     const w = new Float32Array(n * p.cols);
     decoder.decode!(raw, w);
     for (let i = 0; i < w.length; i++) normSq += w[i] * w[i];

@@ -19,6 +19,42 @@ export interface TensorType {
   readonly decode?: (src: Uint8Array, dst: Float32Array) => void;
   /** Encodes whole blocks of f32. */
   readonly encode?: (src: Float32Array) => Uint8Array;
+  /** The floats a block stores (values or scales): checked at load, since one NaN or ±Inf spoils every logit. */
+  readonly floats?: FloatFields;
+}
+
+/** Floats of one width at fixed byte offsets inside every block. */
+export interface FloatFields {
+  readonly kind: "f32" | "f16" | "bf16";
+  readonly at: readonly number[];
+}
+
+/** Exponent bits of each float kind: all set means ±Inf or NaN. */
+const EXPONENT = { f32: 0x7f800000, f16: 0x7c00, bf16: 0x7f80 } as const;
+
+/**
+ * Index of the first block of `src` (whole blocks of `type`) that stores a NaN or ±Inf, or -1. Reads only the
+ * exponent bits of the fields the type declares, so it costs one pass over the scales (a quantized type) or the
+ * values (f32/f16/bf16) without decoding anything.
+ */
+export function firstNonFiniteBlock(type: TensorType, src: Uint8Array): number {
+  const f = type.floats;
+  if (!f) return -1;
+  const mask = EXPONENT[f.kind], B = type.blockBytes, blocks = Math.floor(src.byteLength / B);
+  if (f.kind === "f32") {
+    // one float per block: four bytes read as one little-endian word
+    const aligned = src.byteOffset % 4 === 0;
+    const words = aligned ? new Uint32Array(src.buffer, src.byteOffset, blocks) : undefined;
+    for (let i = 0; i < blocks; i++) {
+      const w = words ? words[i] : (src[4 * i] | (src[4 * i + 1] << 8) | (src[4 * i + 2] << 16) | (src[4 * i + 3] << 24));
+      if ((w & mask) === mask) return i;
+    }
+    return -1;
+  }
+  for (let i = 0, o = 0; i < blocks; i++, o += B) {
+    for (const at of f.at) if (((src[o + at] | (src[o + at + 1] << 8)) & mask) === mask) return i;
+  }
+  return -1;
 }
 
 function decodeF32(src: Uint8Array, dst: Float32Array): void {
@@ -60,16 +96,19 @@ function decodeFdb(g: number) {
 
 /** The fdb2 types, one per group size (only in .dbllm files, whose metadata names them). */
 export const FDB_GROUPS = [32, 64, 128, 256] as const;
-const fdbRows: TensorType[] = FDB_GROUPS.map((g) => ({ name: `FDB2_G${g}`, blockSize: g, blockBytes: g / 4 + 4, decode: decodeFdb(g) }));
+const fdbRows: TensorType[] = FDB_GROUPS.map((g) => ({
+  name: `FDB2_G${g}`, blockSize: g, blockBytes: g / 4 + 4, decode: decodeFdb(g), floats: { kind: "f16", at: [g / 4, g / 4 + 2] },
+}));
 
 const rows: TensorType[] = [
   ...fdbRows,
-  { name: "F32", ggml: 0, safetensors: "F32", blockSize: 1, blockBytes: 4, decode: decodeF32, encode: (s) => new Uint8Array(s.slice().buffer) },
-  { name: "F16", ggml: 1, safetensors: "F16", blockSize: 1, blockBytes: 2, decode: decodeF16, encode: encode16(f32ToF16) },
-  { name: "BF16", ggml: 30, safetensors: "BF16", blockSize: 1, blockBytes: 2, decode: decodeBF16, encode: encode16(f32ToBf16) },
-  { name: "Q8_0", ggml: 8, blockSize: 32, blockBytes: 34, decode: decodeQ8_0, encode: encodeQ8_0 },
-  { name: "Q4_0", ggml: 2, blockSize: 32, blockBytes: 18, decode: decodeQ4_0, encode: encodeQ4_0 },
-  { name: "Q4_1", ggml: 3, blockSize: 32, blockBytes: 20, decode: decodeQ4_1, encode: encodeQ4_1 },
+  { name: "F32", ggml: 0, safetensors: "F32", blockSize: 1, blockBytes: 4, decode: decodeF32, encode: (s) => new Uint8Array(s.slice().buffer), floats: { kind: "f32", at: [0] } },
+  { name: "F16", ggml: 1, safetensors: "F16", blockSize: 1, blockBytes: 2, decode: decodeF16, encode: encode16(f32ToF16), floats: { kind: "f16", at: [0] } },
+  { name: "BF16", ggml: 30, safetensors: "BF16", blockSize: 1, blockBytes: 2, decode: decodeBF16, encode: encode16(f32ToBf16), floats: { kind: "bf16", at: [0] } },
+  // GGML blocks: an f16 scale d first (Q4_1: then an f16 minimum m), see ggml-blocks.ts
+  { name: "Q8_0", ggml: 8, blockSize: 32, blockBytes: 34, decode: decodeQ8_0, encode: encodeQ8_0, floats: { kind: "f16", at: [0] } },
+  { name: "Q4_0", ggml: 2, blockSize: 32, blockBytes: 18, decode: decodeQ4_0, encode: encodeQ4_0, floats: { kind: "f16", at: [0] } },
+  { name: "Q4_1", ggml: 3, blockSize: 32, blockBytes: 20, decode: decodeQ4_1, encode: encodeQ4_1, floats: { kind: "f16", at: [0, 2] } },
   // Known to the parsers (so sizes and error messages are exact) but not decoded.
   { name: "Q5_0", ggml: 6, blockSize: 32, blockBytes: 22 },
   { name: "Q5_1", ggml: 7, blockSize: 32, blockBytes: 24 },
