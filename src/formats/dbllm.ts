@@ -5,6 +5,7 @@
 import { DbllmError } from "../errors.ts";
 import { configFromJSON, type ModelConfig } from "../model/config.ts";
 import { tensorBytes, typeByName } from "../quant/table.ts";
+import { isRecord } from "./json.ts";
 import { readSafetensors, type SafetensorsFile } from "./safetensors.ts";
 import type { ByteSource } from "./source.ts";
 import type { TensorInfo } from "./tensor-info.ts";
@@ -56,8 +57,6 @@ export interface DbllmFile {
   /** Tensors with their logical types and shapes. */
   tensors: TensorInfo[];
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function json<T>(file: SafetensorsFile, key: string, name: string): T {
   const text = file.metadata[key];

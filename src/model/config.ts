@@ -2,6 +2,7 @@
 // once here so that the forward pass can trust them.
 import { DbllmError } from "../errors.ts";
 import { GGUFMeta } from "../formats/gguf.ts";
+import { isRecord } from "../formats/json.ts";
 
 export type Architecture = "llama" | "qwen2" | "qwen3";
 
@@ -43,7 +44,6 @@ const SUPPORTED = "llama, qwen2, qwen3 (HF: LlamaForCausalLM, MistralForCausalLM
 const ARCHITECTURES: Readonly<Record<Architecture, true>> = { llama: true, qwen2: true, qwen3: true };
 const ROPE_LAYOUTS: Readonly<Record<RopeLayout, true>> = { interleaved: true, neox: true };
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isFinitePositive = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v > 0;
 
 /** The largest size any dimension may have; the loader then checks every size against the tensors in the file. */

@@ -10,15 +10,16 @@
 // and we do not). Decoding is ours (tokenizer.ts): a byte string per token derived from the `decoder` section.
 import { Tokenizer as HFTokenizer } from "@huggingface/tokenizers";
 import { DbllmError } from "../errors.ts";
+import { isRecord as isObject } from "../formats/json.ts";
 import { byteLevelDecode, missingByteError } from "./byte-level.ts";
 import { END_OF_GENERATION_TEXTS, uniqueIds } from "./end-of-generation.ts";
+import { anyOf } from "./special-split.ts";
 import { canSplitAtSpaceMarks, splitAtSpaceMarks } from "./spm.ts";
 import type { TokenizerBackend } from "./types.ts";
 import { WordCache } from "./word-cache.ts";
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const bad = (message: string): DbllmError => new DbllmError("TOKENIZER", `tokenizer.json: ${message}`);
 const utf8 = new TextEncoder();
 /** No real vocabulary comes near this; a larger id is a damaged file (and would size arrays absurdly). */
@@ -298,8 +299,7 @@ export function hfBackend(tokenizerJson: unknown, tokenizerConfig?: unknown, gen
   // occurs; everything else goes through the engine's encode unchanged.
   const specialContents = addedTokens.filter((t) => special.has(t.id)).map((t) => t.content);
   const addedByContent = new Map(addedTokens.map((t) => [t.content, t]));
-  const addedPattern = addedByContent.size === 0 ? /(?!)/gu // matches nothing
-    : new RegExp([...addedByContent.keys()].sort((a, b) => b.length - a.length).map((w) => w.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")).join("|"), "gu");
+  const addedPattern = anyOf([...addedByContent.keys()]);
   const unk = engine.model.unk_token === undefined || engine.model.unk_token === null ? undefined : hf.token_to_id(engine.model.unk_token);
   const encodeSections = (text: string, addSpecial: boolean, allowed: (start: number, end: number) => boolean): number[] => {
     const tokens: string[] = [];

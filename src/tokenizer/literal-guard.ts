@@ -6,6 +6,7 @@
 // ranges. A template that trims, splits or compares content sees the placeholder instead of the special text,
 // which changes nothing for ordinary content; one that slices content by length may cut at another place.
 import { DbllmError } from "../errors.ts";
+import { anyOf } from "./special-split.ts";
 
 // Unicode noncharacters, reserved for a program's internal use: a placeholder is OPEN <index> CLOSE. The user's
 // own OPEN/CLOSE characters are escaped too, so every placeholder in a rendered template is one we made.
@@ -26,9 +27,9 @@ export class LiteralGuard {
 
   /** `specialTexts`: the texts that would otherwise be parsed as control tokens. */
   constructor(specialTexts: readonly string[]) {
-    this.texts = [...new Set(specialTexts.filter((t) => t.length > 0)), OPEN, CLOSE].sort((a, b) => b.length - a.length);
+    this.texts = [...new Set(specialTexts.filter((t) => t.length > 0)), OPEN, CLOSE];
     this.index = new Map(this.texts.map((t, i) => [t, i]));
-    this.pattern = new RegExp(this.texts.map((t) => t.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")).join("|"), "gu");
+    this.pattern = anyOf(this.texts);
   }
 
   /** A copy of `value` in which every string (deeply, in arrays and plain objects) has its special texts escaped. */

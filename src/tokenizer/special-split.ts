@@ -55,3 +55,13 @@ export function sortSpecials(specials: SpecialToken[]): SpecialToken[] {
   const bytes = new Map(specials.map((s) => [s, utf8.encode(s.text).length]));
   return specials.sort((a, b) => bytes.get(b)! - bytes.get(a)! || a.id - b.id);
 }
+
+/**
+ * A global regex matching any of `words` literally, the longest first where several start at the same place
+ * (leftmost-longest, as HF's added-token splitter); one that matches nothing when `words` is empty.
+ */
+export function anyOf(words: readonly string[]): RegExp {
+  if (words.length === 0) return /(?!)/gu;
+  const escaped = [...words].sort((a, b) => b.length - a.length).map((w) => w.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&"));
+  return new RegExp(escaped.join("|"), "gu");
+}

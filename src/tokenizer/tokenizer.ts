@@ -3,6 +3,7 @@
 // shared: every token contributes a fixed byte string, text is the UTF-8 decoding of their concatenation.
 import { DbllmError, invalidArgument } from "../errors.ts";
 import { GGUFMeta, type GGUFValue } from "../formats/gguf.ts";
+import { isRecord } from "../formats/json.ts";
 import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from "./chat-template.ts";
 import { ggufBackend } from "./gguf-vocab.ts";
 import { hfBackend } from "./hf.ts";
@@ -189,8 +190,6 @@ export class Tokenizer {
     return id === undefined ? undefined : this.backend.tokenText(id);
   }
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const TYPED_ARRAYS = { f32: Float32Array, i32: Int32Array, u32: Uint32Array } as const;
 
