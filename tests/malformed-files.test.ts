@@ -9,6 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DbllmError, loadModel, type DbllmErrorCode } from "../src/index.ts";
 import { GGUFValueType as T } from "../src/formats/gguf.ts";
+import { canonicalFromHF } from "../src/model/weights.ts";
 import { SEEDS_DIR } from "./fuzz/make-seeds.ts";
 import { editDbllmJson, gguf, ggufTensorInfoAt, HOSTILE_TEMPLATES, poisonTensor, rewriteGGUF, rewriteSafetensors, safetensorsParts } from "./fuzz/mutate.ts";
 import { workDir } from "./helpers/workdir.ts";
@@ -156,6 +157,8 @@ test("configuration values the forward pass cannot run are refused (GGUF, .dbllm
   await rejects("INVALID_CONFIG", () => load(config((c) => { c.tiedEmbeddings = "yes"; })), ".dbllm tiedEmbeddings \"yes\"");
   await rejects("UNSUPPORTED_VERSION", () => load(rewriteSafetensors(DBLLM, (h) => { (h.__metadata__ as Record<string, string>)["dbllm.version"] = " 1"; })), ".dbllm version \" 1\"");
   await rejects("UNSUPPORTED_ARCHITECTURE", () => loadModel(hfDir("constructor", { "config.json": (c) => { c.architectures = ["constructor"]; } })), "HF architectures [\"constructor\"]");
+  assert.is(canonicalFromHF("model.layers.0.constructor"), undefined, "HF tensor names are looked up as own keys too");
+  await rejects("INVALID_ARGUMENT", () => loadModel(DBLLM, { threads: 1, kernel: "constructor" as never }), "kernel: \"constructor\"");
   await rejects("INVALID_CONFIG", () => loadModel(hfDir("llama3-zero", { "config.json": (c) => { (c.rope_scaling as Record<string, unknown>).original_max_position_embeddings = 0; } })), "HF llama3 original_max_position_embeddings 0");
   await rejects("INVALID_CONFIG", () => loadModel(hfDir("linear-neg", { "config.json": (c) => { c.rope_scaling = { type: "linear", factor: -1 }; } })), "HF linear rope scaling factor -1");
 });

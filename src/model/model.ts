@@ -109,7 +109,7 @@ export class Model {
     try {
       const threading = threadPlan(requested, oneReason);
       const kernel = options.kernel ?? "auto";
-      if (!(kernel in FDB_KERNELS)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
+      if (typeof kernel !== "string" || !Object.hasOwn(FDB_KERNELS, kernel)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
       const fdbFormat = FDB_KERNELS[kernel];
       const contextLength = options.contextLength ?? Math.min(opened.config.contextLength, DEFAULT_MAX_CONTEXT);
       // Shared memories declare their maximum up front; in browsers ask for what this model needs (weights,

@@ -93,7 +93,7 @@ export function canonicalFromHF(name: string): string | undefined {
   if (name === "model.norm.weight") return "output_norm.weight";
   if (name === "lm_head.weight") return "output.weight";
   const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
-  if (m && HF_LAYER[m[2]]) return `blk.${m[1]}.${HF_LAYER[m[2]]}`;
+  if (m && Object.hasOwn(HF_LAYER, m[2])) return `blk.${m[1]}.${HF_LAYER[m[2]]}`; // own keys: not "constructor"
   return undefined;
 }
 
