@@ -32,7 +32,7 @@ export interface TemplateBudget {
 }
 
 /**
- * Generous for real templates — Qwen3's renders a 1,000-message conversation in about 47k steps and 50 ms here —
+ * Generous for real templates — Qwen3's renders a 1,000-message conversation in about 47k steps and 50–150 ms here —
  * and small enough that `{% for i in range(100000000) %}` fails at once (range() pays for its elements up front)
  * and nested loops within about a second (the interpreter runs roughly a million steps a second).
  */
