@@ -12,13 +12,15 @@ import { Miniflare } from "miniflare";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  checkOpenAI, childProcess, example, freePort, HEAP_CAP_MIB, MODEL, packageVersion, processMemory, report, root, runtimeBinary, startServer, userProject, versionOf,
+  checkOpenAI, childProcess, example, freePort, heapCapMiB, ISOLATE_BYTES, MODEL, packageVersion, processMemory, report, root, runtimeBinary, startServer, userProject, versionOf,
   type ServerProcess,
 } from "./helpers/runtime-harness.ts";
 import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";
 import { workDir } from "./helpers/workdir.ts";
 
 const dir = userProject(workDir("runtime-workerd"), { "worker.js": example("cloudflare/worker.js"), "wrangler.toml": example("cloudflare/wrangler.toml") });
+/** What a 128 MB isolate leaves the JavaScript heap beside the model's wasm memory (22 MiB). */
+const HEAP_CAP_MIB = heapCapMiB(ISOLATE_BYTES);
 const COMPATIBILITY_DATE = /compatibility_date = "([\d-]+)"/.exec(example("cloudflare/wrangler.toml"))![1];
 
 let models: StaticServer;

@@ -107,4 +107,14 @@ test("package exports: workerd, edge-light and deno entries before node; the edg
   assert.ok(readFileSync(path.join(root, main.browser), "utf8").includes(simdBase64), "the browser bundle inlines the kernels");
 });
 
+test("the README's edge example and docs/SERVER.md's platform files are the files the runtime tests run", () => {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  const server = readFileSync(path.join(root, "docs/SERVER.md"), "utf8");
+  const file = (name: string) => readFileSync(path.join(root, "examples/edge", name), "utf8").trimEnd();
+  assert.ok(readme.includes("```js\n" + file("cloudflare/worker.js") + "\n```"), "README.md does not show examples/edge/cloudflare/worker.js verbatim");
+  for (const name of ["cloudflare/worker.js", "cloudflare/wrangler.toml", "vercel/app/api/v1/[...path]/route.js", "deno/main.js", "bun/server.js"]) {
+    assert.ok(server.includes(file(name) + "\n```"), `docs/SERVER.md does not show examples/edge/${name} verbatim`);
+  }
+});
+
 test.run();

@@ -48,6 +48,7 @@ export function availableBuilds(modules?: KernelModules): KernelBuild[] {
   return KERNEL_BUILDS.filter((b) => (b.startsWith("relaxed") ? f.relaxedSimd : f.simd) && (!b.endsWith("-threads") || f.sharedMemory));
 }
 
+/** What this engine can run: the inlined builds it validates, or what the precompiled builds given offer. */
 export function detectFeatures(modules?: KernelModules): Features {
   const given = precompiledKernels(modules);
   if (given) {

@@ -19,11 +19,14 @@ export const MODEL_ID = "smollm2";
 const MiB = 2 ** 20;
 /**
  * Does the model fit a 128 MB isolate (Cloudflare Workers, Vercel Edge)? The wasm memory peaks at 99.2 MiB at
- * context 512 (checkOpenAI fails above that); the V8 heap of the edge runtimes' tests is capped at what is left,
- * so a JavaScript heap that needed more would crash them.
+ * context 512 (checkOpenAI fails above that); the edge runtimes' tests cap V8's heap at what the isolate leaves
+ * beside it, so a JavaScript heap that needed more would crash them. HEAP_CAP_MIB=n in the environment tries
+ * another cap (docs/SERVER.md: how small a heap still serves).
  */
 export const WASM_PEAK_BYTES = 99.2 * MiB;
-export const HEAP_CAP_MIB = Math.floor((128 * MiB - WASM_PEAK_BYTES) / MiB);
+export const heapCapMiB = (isolateBytes: number) => Number(process.env.HEAP_CAP_MIB) || Math.floor((isolateBytes - WASM_PEAK_BYTES) / MiB);
+/** 128 MB read as 10^6 bytes (122.1 MiB), the stricter reading of the platforms' limit. */
+export const ISOLATE_BYTES = 128e6;
 
 /**
  * A project directory as a user has it after `npm install dbllm`: a package.json, node_modules/dbllm with the
