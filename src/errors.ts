@@ -17,6 +17,7 @@ export type DbllmErrorCode =
   | "NOT_FOUND" // a path or URL that does not exist
   | "IO" // a read or fetch failed
   | "OUT_OF_MEMORY" // the model or context does not fit into wasm memory
+  | "UNSUPPORTED_ENVIRONMENT" // this runtime cannot run the kernels as given (no SIMD, or no wasm compilation from bytes)
   | "EMPTY_PROMPT"
   | "CONTEXT_OVERFLOW" // prompt or generation longer than the context (with onContextFull: 'error')
   | "INVALID_TEXT" // text that is not well-formed Unicode / UTF-8, or that the vocabulary has no tokens for

@@ -29,4 +29,4 @@ export type { Tokenizer, ChatMessage } from "./tokenizer/index.ts";
 export { detectFeatures } from "./engine/features.ts";
 export { createHandler } from "./server/index.ts";
 export type { HandlerOptions, HandlerStats, OpenAIHandler, ModelProvider, RequestLog } from "./server/index.ts";
-export type { Features } from "./engine/features.ts";
+export type { Features, KernelBuild, KernelModules } from "./engine/features.ts";

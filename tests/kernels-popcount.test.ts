@@ -27,7 +27,7 @@ const builds = detectFeatures().relaxedSimd ? (["simd", "relaxed"] as const) : (
 const TARGET = { simd: "release", relaxed: "release-relaxed" } as const;
 
 async function moduleBytes(build: (typeof builds)[number]): Promise<Uint8Array<ArrayBuffer>> {
-  const shipped = kernelBytes(build);
+  const shipped = kernelBytes(build)!;
   if (WebAssembly.Module.exports(new WebAssembly.Module(shipped)).some((e) => e.name === "fdb_matmul_pop")) return shipped;
   const asc = (await import("assemblyscript/asc")).default;
   let wasm: Uint8Array | undefined;

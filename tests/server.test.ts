@@ -205,7 +205,7 @@ test("lazy model provider: loaded on the first request, a failed load retried on
   let calls = 0;
   const handler = createHandler(async () => { if (++calls === 1) throw new Error("network down"); return ref; }, { modelId: "toy", cors: true });
   const health = await handler(new Request("http://h/health"));
-  assert.equal(await health.json(), { status: "ok", model: null, active: 0, queued: 0 });
+  assert.equal(await health.json(), { status: "ok", model: null, active: 0, queued: 0, threads: null, wasmMemoryBytes: null });
   const failed = await handler(new Request("http://h/v1/models"));
   assert.is(failed.status, 500);
   assert.match(((await failed.json()) as { error: { message: string } }).error.message, /network down/);

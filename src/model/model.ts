@@ -1,8 +1,8 @@
 // The public Model: loads from any source, owns the wasm engine and weights, hands out sessions, and offers
 // generate()/chat() on a default session.
-import { Engine, type KernelPreference } from "../engine/engine.ts";
+import { checkKernelModules, Engine, loadKernels, type KernelPreference } from "../engine/engine.ts";
 import { SingleThread, type Executor } from "../engine/exec.ts";
-import { detectFeatures } from "../engine/features.ts";
+import { detectFeatures, type KernelModules } from "../engine/features.ts";
 import { Pool } from "../engine/pool.ts";
 import { platform } from "#platform";
 import { DbllmError, invalidArgument, throwIfAborted } from "../errors.ts";
@@ -27,6 +27,13 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
   simd?: KernelPreference;
+  /**
+   * The kernels precompiled, for runtimes that refuse to compile WebAssembly from bytes (Cloudflare Workers,
+   * Vercel Edge): the files of `dbllm/wasm/` imported as WebAssembly.Module objects, by build —
+   * `{ simd, relaxed, "simd-threads", "relaxed-threads" }`, any subset; the best one given that can run here is
+   * used. Importing "dbllm" with the "workerd" or "edge-light" condition passes { simd, relaxed } already.
+   */
+  wasmModules?: KernelModules;
   /**
    * Kernel for fdb2 (2-bit) matrices, all on the same stored bit planes: 'lut' (lookup tables with 6-bit table
    * entries — the fastest here), 'lut-exact' (exact int8 lookup tables), 'popcount' (popcount over bit planes,
@@ -74,11 +81,11 @@ export interface ModelInfo {
 const DEFAULT_MAX_CONTEXT = 4096;
 
 /** Whether `requested` threads can run here: shared wasm memory, workers, and (in browsers) isolation. */
-function threadPlan(requested: number, oneReason: string): { shared: boolean; reason: string } {
+function threadPlan(requested: number, oneReason: string, modules: KernelModules | undefined): { shared: boolean; reason: string } {
   if (requested === 1) return { shared: false, reason: oneReason };
   const support = platform.threadSupport();
   if (!support.ok) return { shared: false, reason: support.reason };
-  if (!detectFeatures().sharedMemory) return { shared: false, reason: "this engine has no WebAssembly threads (shared memory)" };
+  if (!detectFeatures(modules).sharedMemory) return { shared: false, reason: modules ? "wasmModules has no threads build" : "this engine has no WebAssembly threads (shared memory)" };
   return { shared: true, reason: `${requested} threads` };
 }
 
@@ -104,10 +111,14 @@ export class Model {
     const requested = options.threads ?? Math.min(platform.cpuCount(), 4);
     if (!Number.isSafeInteger(requested) || requested < 1 || requested > 64) throw invalidArgument(`threads must be an integer in [1, 64], got ${options.threads}`);
     const oneReason = options.threads === 1 ? "threads: 1 requested" : "one logical core available";
+    const modules = checkKernelModules(options.wasmModules);
+    const threading = threadPlan(requested, oneReason, modules);
+    // The kernels before the model: a runtime that cannot run them refuses before any byte is downloaded.
+    const kernels = await loadKernels({ simd: options.simd, shared: threading.shared, modules });
+    throwIfAborted(options.signal);
     const opened = await openModel(source, { signal: options.signal, fetch: options.fetch, cache: options.cache });
     let exec: Executor | undefined;
     try {
-      const threading = threadPlan(requested, oneReason);
       const kernel = options.kernel ?? "auto";
       if (typeof kernel !== "string" || !Object.hasOwn(FDB_KERNELS, kernel)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
       const fdbFormat = FDB_KERNELS[kernel];
@@ -116,7 +127,7 @@ export class Model {
       // two default-sized sessions, scratch) rather than 4 GiB of address space. Node reserves 4 GiB cheaply.
       const kvBytes = opened.config.nLayers * 2 * opened.config.nKvHeads * opened.config.headDim * 4 * contextLength;
       const maxBytes = platform.name === "web" ? weightBytes(opened, fdbFormat) + 2 * kvBytes + (256 << 20) : undefined;
-      const engine = await Engine.create({ simd: options.simd, shared: threading.shared, maxBytes });
+      const engine = await Engine.create({ kernels, maxBytes });
       const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbFormat });
       const config = opened.config;
       exec = threading.shared ? await Pool.create(engine, requested, `${requested} threads`).catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`)) : new SingleThread(engine, threading.reason);

@@ -47,7 +47,8 @@ export const platform: Platform = {
     return {
       postMessage: (m) => w.postMessage(m),
       onMessage: (cb) => { w.addEventListener("message", (e) => cb(e.data)); },
-      onError: (cb) => { w.addEventListener("error", (e) => cb(new Error(e.message))); },
+      // handled here: a worker error left unhandled ends the process in Deno
+      onError: (cb) => { w.addEventListener("error", (e) => { e.preventDefault(); cb(new Error(e.message)); }); },
       unref: () => {},
       terminate: () => w.terminate(),
     };

@@ -31,6 +31,7 @@ const DBLLM_STATUS: Partial<Record<DbllmErrorCode, [number, string]>> = {
   ABORTED: [499, "aborted"],
   DISPOSED: [503, "model_unavailable"],
   OUT_OF_MEMORY: [503, "out_of_memory"],
+  UNSUPPORTED_ENVIRONMENT: [503, "unsupported_environment"],
 };
 
 /** Turns anything thrown while serving a request into an HttpError (`param` names the prompt's field). */

@@ -73,7 +73,8 @@ export interface OpenAIHandler {
 }
 
 /** A loaded model, a promise of one, or a function returning one (called on the first request: edge runtimes
- * that forbid I/O outside a request can load lazily). A failed load is retried on the next request. */
+ * that forbid I/O outside a request can load lazily). A failed load is retried on the next request, except when
+ * the runtime cannot run dbllm as given (UNSUPPORTED_ENVIRONMENT): every request then gets that 503 at once. */
 export type ModelProvider = Model | Promise<Model> | (() => Model | Promise<Model>);
 
 interface Ready {
@@ -120,7 +121,10 @@ export function createHandler(provider: ModelProvider, options: HandlerOptions =
     const maxTokens = Math.min(o.maxTokens ?? contextLength, contextLength);
     loaded = { model, id: o.modelId ?? modelIdFromName(info.name), scheduler, contextLength, limits: { maxTokens, completionsDefaultMaxTokens: 16 } };
     return loaded;
-  })().catch((e) => { ready = undefined; throw e; }));
+  })().catch((e) => {
+    if (!(e instanceof DbllmError && e.code === "UNSUPPORTED_ENVIRONMENT")) ready = undefined;
+    throw e;
+  }));
   if (typeof provider !== "function") void load().catch(() => {});
 
   const log = (entry: RequestLog) => { try { o.onRequest?.(entry); } catch { /* a logger must not break serving */ } };
@@ -152,7 +156,8 @@ export function createHandler(provider: ModelProvider, options: HandlerOptions =
       if (route.kind === "health") {
         const s = stats();
         done(200);
-        return json({ status: "ok", model: loaded?.id ?? null, active: s.active, queued: s.queued }, headers);
+        const info = loaded?.model.info();
+        return json({ status: "ok", model: loaded?.id ?? null, active: s.active, queued: s.queued, threads: info?.threads.count ?? null, wasmMemoryBytes: info?.wasmMemoryBytes ?? null }, headers);
       }
       const r = await load();
       if (route.kind === "models") { done(200); return json({ object: "list", data: [modelObject(r)] }, headers); }
