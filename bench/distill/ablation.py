@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
+START = ("init", 0.0, "both")  # evaluated with 0 steps: where every variant starts
 VARIANTS = [  # (name, gamma, weighting): dad.py defines the weightings
     ("kd", 0.0, "both"),
     ("dad-both-g0.5", 0.5, "both"),
@@ -49,7 +50,7 @@ def run_variant(a, name: str, gamma: float, weighting: str) -> dict:
             return json.load(f)
     cmd = [sys.executable, "-m", "dbllm_train", "distill", "--teacher", a.teacher, "-o", os.path.join(work, "student.dbllm"), "--no-export",
            "--init-from", a.init_from, "--group-size", str(a.group_size), "--gamma", str(gamma), "--weighting", weighting,
-           "--samples", str(a.samples), "--seq-len", str(a.seq_len), "--steps", str(a.steps), "--batch-size", str(a.batch_size),
+           "--samples", str(a.samples), "--seq-len", str(a.seq_len), "--steps", str(0 if name == "init" else a.steps), "--batch-size", str(a.batch_size),
            "--grad-accum", str(a.grad_accum), "--lr", str(a.lr), "--lr-alpha", str(a.lr_alpha), "--warmup", str(a.warmup), "--seed", str(a.seed),
            "--device", a.device, "--workdir", work, "--cache", os.path.join(a.work, "cache"), "--checkpoint-every", "5", "--log-every", "5",
            "--summary", summary, "--eval-tokens", str(a.eval_tokens), "--resume"]
@@ -114,6 +115,8 @@ def main() -> int:
     if not (a.teacher and a.init_from and (a.text or a.samples) and a.eval_text):
         p.error("needs --teacher, --init-from, training data (--text or --samples) and --eval-text (or --cpu-default)")
     variants = [v for v in VARIANTS if not a.only or v[0] in a.only.split(",")]
+    if not a.only or "init" in a.only.split(","):
+        variants = [START] + variants  # the starting point itself (0 steps), scored like the others
     t0 = time.time()
     with ThreadPoolExecutor(max_workers=max(1, a.jobs or 1)) as ex:
         results = dict(zip([v[0] for v in variants], ex.map(lambda v: run_variant(a, *v), variants)))
@@ -126,11 +129,12 @@ def main() -> int:
                      "mean_nll": round(nll, 5), "final_loss": r["history"][-1]["loss"] if r.get("history") else None,
                      "final_kl": r["history"][-1]["kl"] if r.get("history") else None, "budget": r.get("budget")})
     kd = next((r for r in rows if r["variant"] == "kd"), None)
+    trained = [r for r in rows if r["variant"] != "init"]
     for r in rows:
         r["vs_kd"] = round(math.exp(r["mean_nll"] - kd["mean_nll"]) - 1, 4) if kd else None
     out = {"command": " ".join(["python3", "bench/distill/ablation.py", *sys.argv[1:]]), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
            "settings": {k: v for k, v in vars(a).items() if k not in ("json",)}, "seconds": round(time.time() - t0, 1), "rows": rows,
-           "best": min(rows, key=lambda r: r["mean_nll"])["variant"]}
+           "best": min(trained, key=lambda r: r["mean_nll"])["variant"] if trained else None}
     dev = "cpu" if a.device == "cpu" else a.device
     path = a.json or os.path.join(ROOT, "bench", "results", f"distill-ablation-{dev}.json")
     with open(path, "w") as f:
@@ -140,7 +144,7 @@ def main() -> int:
     print("|---|---:|---|" + "---:|" * len(files) + "---:|")
     for r in rows:
         print(f"| {r['variant']} | {r['gamma']} | {r['weighting']} | " + " | ".join(f"{r['perplexity'][f]:.2f}" for f in files) +
-              f" | {100 * r['vs_kd']:+.2f} % |")
+              (f" | {100 * r['vs_kd']:+.2f} % |" if r["vs_kd"] is not None else " | – |"))
     print(f"best: {out['best']}  ({path})")
     return 0
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import os
 import subprocess
@@ -48,11 +47,8 @@ def log(msg: str) -> None:
 
 
 def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from dbllm_train.loaders import sha256_file
+    return sha256_file(path)
 
 
 # ---------------------------------------------------------------- prepare (here: node, the teacher, the models)

@@ -17,7 +17,7 @@ from .dad import WEIGHTINGS
 
 DEFAULT_CHAT_PROMPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "prompts", "chat.txt")
 
-DISTILL_EXAMPLE = "python -m dbllm_train distill --teacher model.gguf -o model-dad.dbllm --group-size 64 --gamma 1 --steps 500"
+DISTILL_EXAMPLE = "python -m dbllm_train distill --teacher model.gguf -o model-fdb.dbllm --group-size 64 --steps 500"
 
 
 def _log(msg: str) -> None:
@@ -41,7 +41,8 @@ def distill_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     q.add_argument("--no-act-quant", action="store_true", help="train without simulating the runtime's int8 activations")
     q.add_argument("--no-head-act-quant", action="store_true", help="train without simulating the q8 head's 7-bit activations")
     l = p.add_argument_group("loss")
-    l.add_argument("--gamma", type=float, default=1.0, help="DAD exponent γ (0 = plain KD; default 1)")
+    l.add_argument("--gamma", type=float, default=0.0, help="DAD exponent γ (default 0 = plain KD, which the ablation in "
+                   "docs/BENCHMARKS.md could not beat; the paper's DAD: 0.5–1)")
     l.add_argument("--weighting", default="both", choices=list(WEIGHTINGS),
                    help="token weight: both entropies (default), teacher entropy, |entropy gap|, or the student's excess loss (dad.py)")
     l.add_argument("--loss-chunk", type=int, default=0, help="positions per chunk of the loss (0: auto, ~512 MiB of logits on a GPU)")
@@ -294,7 +295,7 @@ def _export_metadata(a, argv, T, sha, cfg, tc, summary, init_aware, n_text, t0, 
     """dbllm.quantization and dbllm.provenance of the exported student."""
     from .device import describe
     quantization = {
-        "method": "fdb+dad" if tc.steps > 0 else a.init, "group_size": a.group_size, "embed": a.embed,
+        "method": ("fdb+dad" if a.gamma else "fdb+kd") if tc.steps > 0 else a.init, "group_size": a.group_size, "embed": a.embed,
         "head": a.embed if cfg.tiedEmbeddings else a.head, "activation_aware": init_aware, "activations": "int8 per group at run time",
         "init": f"from {os.path.basename(a.init_from)}" if a.init_from else a.init,
         "continued_from": os.path.basename(a.init_state) if a.init_state else None, "gamma": a.gamma, "weighting": a.weighting, "distilled": tc.steps > 0,

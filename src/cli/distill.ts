@@ -8,17 +8,24 @@ import { DbllmError } from "../errors.ts";
 import { UsageError } from "./args.ts";
 
 export const DISTILL_HELP = `dbllm distill --teacher <model> -o <out.dbllm> [options]
-  Deviation-aware distillation (DAD) of a 2-bit FDB student from a float teacher (.gguf, .dbllm or Hugging Face
-  directory), in PyTorch: forwards every option to \`python -m dbllm_train distill\` (docs/DISTILL.md).
+  Distillation of a 2-bit FDB student from a float teacher (.gguf, .dbllm or Hugging Face directory): plain KD by
+  default, deviation-aware (DAD) with --gamma. Runs in PyTorch: forwards every option to
+  \`python -m dbllm_train distill\` (docs/DISTILL.md).
   --group-size 64|128       weights per (α1, α2) pair (default 64)
-  --gamma G                 DAD exponent: token weight (H_T·H_S/log²V)^G; 0 = plain KD (default 1)
+  --gamma G                 DAD exponent: token weight (H_T·H_S/log²V)^G; default 0 = plain KD (docs/BENCHMARKS.md)
+  --weighting both|teacher|gap|excess
+                            what the token weight reads (docs/DISTILL.md); default both
   --samples N --seq-len L --temperature T
                             data-free calibration: N sequences of L tokens sampled from the teacher (256, 256, 1)
+  --chat-samples N          N more that start from a user turn in the teacher's chat template
   --text FILE               add real text (repeatable)
   --steps N --batch-size B --grad-accum A --lr LR --lr-alpha LR
                             optimizer steps and their size (AdamW, warmup + cosine)
+  --device auto|cpu|cuda    where to train (auto: CUDA when present); --precision auto|bf16|fp32; --compile
   --resume [CKPT]           continue an interrupted run (same options)
+  --eval-text FILE          held-out perplexity of the student at the end (repeatable)
   --threads N               torch threads
+  Several GPUs or machines: torchrun … -m dbllm_train distill … (docs/DISTILL.md).
   python -m dbllm_train distill --help lists every option.
   Environment: DBLLM_PYTHON picks the Python interpreter.`;
 
