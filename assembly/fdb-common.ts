@@ -87,21 +87,6 @@ export function fdb_matmul_ref(
   }
 }
 
-/** Dequantizes row `row` of a stored fdb2 matrix to K f32 (tests, and embeddings kept in fdb2). */
-export function fdb_dequant_row(out: usize, w: usize, K: i32, g: i32, row: i32): void {
-  const G = K / g, gb = storedGroupBytes(g), pb = g >> 3;
-  const base = w + <usize>row * <usize>(G * gb);
-  for (let j = 0; j < G; j++) {
-    const grp = base + <usize>(j * gb);
-    const a1 = f16to32(load<u16>(grp + <usize>(2 * pb))), a2 = f16to32(load<u16>(grp + <usize>(2 * pb + 2)));
-    for (let i = 0; i < g; i++) {
-      const b1 = (<u32>load<u8>(grp + <usize>(i >> 3)) >> (i & 7)) & 1;
-      const b2 = (<u32>load<u8>(grp + <usize>(pb + (i >> 3))) >> (i & 7)) & 1;
-      store<f32>(out + ((<usize>(j * g + i)) << 2), (b1 ? a1 : 0) + (b2 ? a2 : 0));
-    }
-  }
-}
-
 /** acc + s·(α1·p1 + α2·p2) for four rows: p1, p2 are i32x4 partial sums, α1/α2 four f32 at a1 and a2. */
 // @ts-ignore: decorator
 @inline export function scaleRows(acc: v128, p1: v128, p2: v128, s: v128, a1: usize, a2: usize): v128 {

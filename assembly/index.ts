@@ -5,7 +5,7 @@ export { rmsnorm, rmsnorm_ref } from "./norm";
 export { rope, rope_ref } from "./rope";
 export { add, add_ref, add_rows, silu_mul, silu_mul_ref } from "./elementwise";
 export { attention, attention_ref } from "./attention";
-export { quantize_act_i8, fdb_matmul_ref, fdb_dequant_row } from "./fdb-common";
+export { quantize_act_i8, fdb_matmul_ref } from "./fdb-common";
 export { fdb_lut_bytes, fdb_pack_lut, fdb_build_tables, fdb_matmul_lut } from "./fdb-lut";
 export { fdb_build_qtables, fdb_matmul_lutq, fdb_matmul_lutq_ref } from "./fdb-lutq";
 export { fdb_pop_bytes, fdb_pop_planes_bytes, fdb_pack_pop, fdb_pop_prepare, fdb_matmul_pop, fdb_matmul_pop_simd } from "./fdb-popcount";

@@ -15,7 +15,6 @@ import {
 } from "./helpers/corpus.ts";
 
 const corpus = corpusLines();
-const allLines = [...corpus, ...SPECIAL_TOKEN_LINES, ...UNICODE_WHITESPACE_LINES];
 
 const vocab = ggufTokenizer;
 

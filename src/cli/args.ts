@@ -2,7 +2,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { DbllmError } from "../errors.ts";
 import type { GenerateOptions } from "../generate/options.ts";
 import type { LoadOptions } from "../model/model.ts";
 
@@ -90,8 +89,4 @@ export function requireModel(positionals: string[], command: string): string {
   const d = defaultModelPath();
   if (!existsSync(d)) throw new UsageError(`dbllm ${command} needs a model (a .gguf or .dbllm file, or a Hugging Face directory); the default model ${d} is missing`);
   return d;
-}
-
-export function isDbllmError(e: unknown): e is DbllmError {
-  return e instanceof DbllmError;
 }

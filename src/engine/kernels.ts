@@ -20,7 +20,6 @@ export interface KernelExports {
   attention(out: number, q: number, kc: number, vc: number, scores: number, T: number, pos0: number, heads: number, kvHeads: number, headDim: number, window: number, scale: number, h0: number, h1: number): void;
   quantize_act_i8(q: number, scales: number, x: number, T: number, K: number, g: number): void;
   fdb_matmul_ref(out: number, q: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
-  fdb_dequant_row(out: number, w: number, K: number, g: number, row: number): void;
   fdb_lut_bytes(M: number, K: number, g: number): number;
   fdb_pack_lut(w: number, src: number, n: number, K: number, g: number, r0: number): void;
   fdb_build_tables(tables: number, q: number, T: number, K: number): void;
