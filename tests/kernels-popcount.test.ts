@@ -2,52 +2,25 @@
 // against the scalar reference on the stored layout and against the float product of the dequantized weights,
 // on awkward shapes; plus row-range splits, uneven packing chunks, GEMM = stacked GEMVs.
 //
-// The module is instantiated directly (own memory + bump allocator). It is the shipped build when that already
-// exports the popcount kernels; otherwise this file compiles assembly/index.ts + assembly/fdb-popcount.ts in memory
-// with the project's asconfig targets (a few seconds per build).
+// The shipped module is instantiated directly (own memory + bump allocator).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import type { KernelExports } from "../src/engine/kernels.generated.ts";
 import { detectFeatures, kernelBytes } from "../src/engine/features.ts";
 import { randomStoredFdb } from "./helpers/fdb-fixtures.ts";
 import { assertClose, randomF32, rng } from "./helpers/numeric.ts";
 
-interface PopExports {
-  heap_base(): number;
-  quantize_act_i8(q: number, scales: number, x: number, T: number, K: number, g: number): void;
-  fdb_matmul_ref(out: number, q: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
-  fdb_pop_bytes(M: number, K: number, g: number): number;
-  fdb_pop_planes_bytes(T: number, K: number): number;
-  fdb_pack_pop(w: number, src: number, n: number, K: number, g: number, r0: number): void;
-  fdb_pop_prepare(planes: number, q: number, T: number, K: number): void;
-  fdb_matmul_pop(out: number, planes: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
-  fdb_matmul_pop_simd(out: number, planes: number, scales: number, w: number, T: number, K: number, M: number, g: number, m0: number, m1: number): void;
-}
-
 const builds = detectFeatures().relaxedSimd ? (["simd", "relaxed"] as const) : (["simd"] as const);
-const TARGET = { simd: "release", relaxed: "release-relaxed" } as const;
-
-async function moduleBytes(build: (typeof builds)[number]): Promise<Uint8Array<ArrayBuffer>> {
-  const shipped = kernelBytes(build)!;
-  if (WebAssembly.Module.exports(new WebAssembly.Module(shipped)).some((e) => e.name === "fdb_matmul_pop")) return shipped;
-  const asc = (await import("assemblyscript/asc")).default;
-  let wasm: Uint8Array | undefined;
-  const { error, stderr } = await asc.main(
-    ["assembly/index.ts", "assembly/fdb-popcount.ts", "--config", "asconfig.json", "--target", TARGET[build], "-o", "pop-test.wasm"],
-    { writeFile: (name, contents) => { if (name.endsWith(".wasm")) wasm = contents as Uint8Array; } },
-  );
-  if (error || !wasm) throw new Error(`asc failed: ${error?.message}\n${stderr.toString()}`);
-  return new Uint8Array(wasm);
-}
 
 /** One instance over its own memory, with a bump allocator (no frees: each test makes a fresh one). */
 class Heap {
   readonly memory = new WebAssembly.Memory({ initial: 1 });
-  k!: PopExports;
+  k!: KernelExports;
   private top = 0;
   static async create(bytes: Uint8Array<ArrayBuffer>): Promise<Heap> {
     const h = new Heap();
     const { instance } = await WebAssembly.instantiate(bytes, { env: { memory: h.memory } });
-    h.k = instance.exports as unknown as PopExports;
+    h.k = instance.exports as unknown as KernelExports;
     h.top = (h.k.heap_base() + 63) & ~63;
     return h;
   }
@@ -90,13 +63,7 @@ function packChunks(h: Heap, pl: number, pw: number, rowBytes: number, M: number
 }
 
 for (const build of builds) {
-  let bytes: Uint8Array<ArrayBuffer>;
-
-  test(`[${build}] popcount module builds`, async () => {
-    bytes = await moduleBytes(build);
-    const names = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
-    for (const n of ["fdb_pop_bytes", "fdb_pop_planes_bytes", "fdb_pack_pop", "fdb_pop_prepare", ...KERNELS]) assert.ok(names.includes(n), n);
-  });
+  const bytes = kernelBytes(build)!;
 
   test(`[${build}] fdb_matmul_pop(_simd) = fdb_matmul_ref = float product, awkward shapes, g = 64 / 128 / others`, async () => {
     const rand = rng(23);

@@ -4,7 +4,7 @@
 import { DbllmError } from "../errors.ts";
 import { Arena, MAX_PAGES } from "./arena.ts";
 import { availableBuilds, KERNEL_BUILDS, kernelBytes, precompiledKernels, type KernelBuild, type KernelModules } from "./features.ts";
-import type { KernelExports } from "./kernels.ts";
+import type { KernelExports } from "./kernels.generated.ts";
 
 export type KernelPreference = "auto" | "simd" | "relaxed";
 

@@ -2,13 +2,11 @@
 // pass describes work as kernel calls whose last two arguments are a range (output rows of a matrix product,
 // or attention heads); an executor decides who computes which part of the range.
 import type { Engine } from "./engine.ts";
-import type { KernelExports } from "./kernels.ts";
-
-export type KernelName = { [K in keyof KernelExports]: KernelExports[K] extends (...a: number[]) => void ? K : never }[keyof KernelExports];
+import type { RangeKernel } from "./kernels.generated.ts";
 
 /** A kernel call over a range [0, count): `args` come first, then (start, end). */
 export interface RangeCall {
-  fn: KernelName;
+  fn: RangeKernel;
   args: number[];
   count: number;
   /** Ranges given to one thread start at multiples of this (the format's row block). */

@@ -1,7 +1,8 @@
 // The worker pool's protocol, shared by the main side (pool.ts) and the workers (pool-worker.ts).
 // Setup travels by postMessage once; every job afterwards goes through a control block in the shared wasm
 // memory: Int32 words SEQ (job counter), REMAINING (workers not done), STOP, ERROR; then one slot per worker
-// holding its calls as float64: [count, then per call: kernel index, argument count, arguments...].
+// holding its calls as float64: [count, then per call: kernel index (into RANGE_KERNELS, generated from the
+// kernel module's exports), argument count, arguments...].
 
 export const SEQ = 0, REMAINING = 1, STOP = 2, ERROR = 3;
 /** Per worker w (0-based), two diagnostic words: the last job it finished, and its state. */
@@ -14,12 +15,6 @@ export const JOB_TIMEOUT_MS = 60_000;
 export const SLOT_BYTES = 2048;
 export const MAX_CALLS = 8;
 export const MAX_ARGS = 20;
-
-/** Kernels workers may run (indices into this list travel in the slots). */
-export const POOL_KERNELS = [
-  "matmul_f32", "q8_matmul", "fdb_matmul_lut", "fdb_matmul_lutq", "fdb_matmul_pop", "attention",
-] as const;
-export type PoolKernel = (typeof POOL_KERNELS)[number];
 
 export interface WorkerInit {
   type: "dbllm:init";

@@ -2,15 +2,16 @@
 // kernel module over the shared memory, then loops — wait for the job counter to move, run the calls in its
 // slot, report done. It never returns to its event loop until told to stop.
 import { platform } from "#platform";
+import { RANGE_KERNELS } from "./kernels.generated.ts";
 import {
-  CONTROL_BYTES, ERROR, MAX_ARGS, MAX_CALLS, POOL_KERNELS, REMAINING, SEQ, SPIN_MS, STATE_FAILED, STATE_POLLING, STATE_RUNNING,
+  CONTROL_BYTES, ERROR, MAX_ARGS, MAX_CALLS, REMAINING, SEQ, SPIN_MS, STATE_FAILED, STATE_POLLING, STATE_RUNNING,
   STATE_SLEEPING, STATE_STOPPED, STOP, WORKER_DONE, WORKER_STATE, type WorkerInit, type WorkerMessage,
 } from "./pool-protocol.ts";
 
 function serve(init: WorkerInit, ready: () => void): void {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
   const exports = instance.exports as unknown as Record<string, (...a: number[]) => void>;
-  const kernels = POOL_KERNELS.map((n) => exports[n]);
+  const kernels = RANGE_KERNELS.map((n) => exports[n]);
   const ctrl = new Int32Array(init.memory.buffer, init.control, CONTROL_BYTES / 4);
   const slot = new Float64Array(init.memory.buffer, init.slot, 1 + MAX_CALLS * (2 + MAX_ARGS));
   // The control block starts zeroed and no job is posted before every worker has said it is ready, so the

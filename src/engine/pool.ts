@@ -3,14 +3,15 @@
 import { DbllmError } from "../errors.ts";
 import { platform } from "#platform";
 import type { Engine } from "./engine.ts";
+import { RANGE_KERNELS } from "./kernels.generated.ts";
 import { splitRange, type Executor, type RangeCall } from "./exec.ts";
 import {
-  CONTROL_BYTES, ERROR, JOB_TIMEOUT_MS, MAX_ARGS, MAX_CALLS, MAX_WORKERS, POOL_KERNELS, REMAINING, SEQ, SLOT_BYTES, SPIN_MS, STOP,
+  CONTROL_BYTES, ERROR, JOB_TIMEOUT_MS, MAX_ARGS, MAX_CALLS, MAX_WORKERS, REMAINING, SEQ, SLOT_BYTES, SPIN_MS, STOP,
   WORKER_DONE, WORKER_STATE, type WorkerInit, type WorkerMessage,
 } from "./pool-protocol.ts";
 import type { WorkerHandle } from "../platform/types.ts";
 
-const KERNEL_INDEX = new Map<string, number>(POOL_KERNELS.map((n, i) => [n, i]));
+const KERNEL_INDEX = new Map<string, number>(RANGE_KERNELS.map((n, i) => [n, i]));
 
 export class Pool implements Executor {
   readonly threads: number;

@@ -4,7 +4,7 @@
 // — it never branches on a type. Activation preparation (quantization, lookup tables) is keyed so that
 // matrices reading the same input (q/k/v, gate/up) share one.
 import type { Engine } from "../engine/engine.ts";
-import type { KernelName } from "../engine/exec.ts";
+import type { RangeKernel } from "../engine/kernels.generated.ts";
 import type { TensorType } from "./table.ts";
 
 export interface Linear {
@@ -40,7 +40,7 @@ export interface RuntimeFormat {
    * The kernel computing out (T, rows) = x (T, cols) · Wᵀ; it is called with `args` followed by an output row
    * range [m0, m1). `ws` holds the prepared x (if the format has a prep).
    */
-  matmul(out: number, x: number, ws: number, w: Linear, T: number): { fn: KernelName; args: number[] };
+  matmul(out: number, x: number, ws: number, w: Linear, T: number): { fn: RangeKernel; args: number[] };
   /** out (cols) f32 = row `row` of the matrix (embedding look-up). */
   embed(engine: Engine, out: number, w: Linear, row: number): void;
   /** Row ranges given to matmul start at multiples of this (for splitting across threads). */
