@@ -17,8 +17,8 @@ const pattern = filter ? `${filter.replace(/[^\w-]/g, "")}.*\\.test\\.ts$` : "\\
 run(["--import", "tsx", "node_modules/uvu/bin.js", "tests", pattern]);
 // The trainer's own pytest suite.
 if (wants("trainer", "python")) run(["--import", "tsx", "scripts/python.ts", "pytest"]);
-// The kernel tests once more with relaxed SIMD switched on (Node 20 keeps it behind a flag), so both kernel
-// builds are checked against the references.
-if (!filter || "kernels".includes(filter) || filter.startsWith("kernels")) {
-  run(["--experimental-wasm-relaxed-simd", "--import", "tsx", "node_modules/uvu/bin.js", "tests", "kernels-.*\\.test\\.ts$"]);
+// The kernel tests and the type table's once more with relaxed SIMD switched on (Node 20 keeps it behind a
+// flag), so both kernel builds are checked against the references.
+if (!filter || wants("kernels", "type-table")) {
+  run(["--experimental-wasm-relaxed-simd", "--import", "tsx", "node_modules/uvu/bin.js", "tests", "(kernels-.*|type-table)\\.test\\.ts$"]);
 }

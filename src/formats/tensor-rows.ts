@@ -2,7 +2,7 @@
 // weights needs: no NaN or ±Inf among the stored floats (values or block scales), which would otherwise load
 // silently and turn every logit into NaN.
 import { DbllmError, throwIfAborted } from "../errors.ts";
-import { firstNonFiniteBlock } from "../quant/table.ts";
+import { firstNonFiniteBlock } from "../quant/finite.ts";
 import { readExact, type ByteSource } from "./source.ts";
 import type { TensorInfo } from "./tensor-info.ts";
 

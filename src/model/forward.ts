@@ -3,7 +3,7 @@
 // once per model for the largest batch; the per-token path allocates nothing.
 import type { Engine } from "../engine/engine.ts";
 import type { Executor, RangeCall } from "../engine/exec.ts";
-import type { Linear } from "../quant/runtime.ts";
+import { prepBytes, type Linear } from "../quant/runtime.ts";
 import type { ModelConfig } from "./config.ts";
 import type { KVCache } from "./kv-cache.ts";
 import type { Weights } from "./weights.ts";
@@ -42,7 +42,7 @@ export class Forward {
     const ptrs = sizes.map((n, i) => e.allocF32(n, `forward buffer ${i}`));
     [this.x, this.xb, this.q, this.att, this.hb, this.hb2, this.logits, this.cos, this.sin] = ptrs;
     const linears = [w.embed, w.head, ...w.layers.flatMap((L) => [L.wq, L.wk, L.wv, L.wo, L.wGate, L.wUp, L.wDown])];
-    const wsBytes = Math.max(16, ...linears.map((l) => l.format.prep?.bytes(Math.max(B, LOGIT_ROWS), l.cols, l.group) ?? 0));
+    const wsBytes = Math.max(16, ...linears.map((l) => (l.format.prep ? prepBytes(l.format.prep, Math.max(B, LOGIT_ROWS), l.cols, l.group) : 0)));
     this.ws = e.arena.alloc(wsBytes, "prepared activations");
     this.scratchBytes = sizes.reduce((a, b) => a + b * 4, 0) + wsBytes;
   }
@@ -70,7 +70,8 @@ export class Forward {
     const { e, c, w } = this;
     const k = e.k;
     const T = tokens.length, dim = c.dim, hd = c.headDim, kvDim = c.nKvHeads * hd;
-    for (let t = 0; t < T; t++) w.embed.format.embed(e, this.x + t * dim * 4, w.embed, tokens[t]);
+    // the loader gives embeddings a format with row look-up (runtimeFor decodes the others to f32)
+    for (let t = 0; t < T; t++) w.embed.format.embed!(e, this.x + t * dim * 4, w.embed, tokens[t]);
     const fresh = () => { this.prepared = ""; }; // call whenever a matmul input buffer is rewritten
     this.ropeTable(pos0, T);
     const neox = c.ropeLayout === "neox" ? 1 : 0;

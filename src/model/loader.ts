@@ -6,8 +6,8 @@ import type { Engine } from "../engine/engine.ts";
 import { DbllmError } from "../errors.ts";
 import type { ByteSource } from "../formats/source.ts";
 import { tensorRowChunks } from "../formats/tensor-rows.ts";
-import { F32, FDB_LUT, FDB_LUT_EXACT, Q8, isFdb, type Linear, type RuntimeFormat } from "../quant/runtime.ts";
-import { requireDecodable, type TensorType } from "../quant/table.ts";
+import type { FdbKernel, Linear } from "../quant/runtime.ts";
+import { requireDecodable, runtimeFor, type RuntimeChoice } from "../quant/table.ts";
 import type { OpenedModel, TensorRef } from "./sources.ts";
 import { weightSpecs, type TensorSpec, type Weights } from "./weights.ts";
 
@@ -22,24 +22,8 @@ export interface LoadProgress {
 export interface PlaceOptions {
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
-  /** Runtime format for fdb2 matrices (default: the lookup-table kernel). */
-  fdbFormat?: RuntimeFormat;
-}
-
-/**
- * The runtime format of a stored matrix: fdb2 runs on the FDB kernels, Q8_0 on the int8 kernel (when its
- * rows are whole groups of 32), everything else is decoded to f32.
- */
-export function formatFor(type: TensorType, cols: number, fdb: RuntimeFormat = FDB_LUT): RuntimeFormat {
-  // the popcount kernel works on 64-column words: groups of 32 go to the exact lookup-table kernel (same numbers)
-  if (isFdb(type)) return fdb.accepts(type) ? fdb : FDB_LUT_EXACT;
-  if (type.name === "Q8_0" && cols % 32 === 0) return Q8;
-  return F32;
-}
-
-/** Group size of a stored matrix type (fdb2 G<n>, Q8_0 32), 0 for unquantized ones. */
-function groupOf(type: TensorType): number {
-  return isFdb(type) || type.name === "Q8_0" ? type.blockSize : 0;
+  /** Kernel for fdb2 matrices (default 'auto'). */
+  fdbKernel?: FdbKernel;
 }
 
 export interface PlacedWeights {
@@ -88,16 +72,21 @@ export function matchTensors(model: OpenedModel): { spec: TensorSpec; ref: Tenso
   return out;
 }
 
+/** How a matrix runs, as its type's row says (tensors of other roles are f32 vectors). */
+function runtimeOf(spec: TensorSpec, ref: TensorRef, kernel: FdbKernel = "auto"): RuntimeChoice {
+  return runtimeFor(ref.info.type, kernel, spec.role === "embed" ? "embedding" : "matrix", spec.name);
+}
+
+const isMatrix = (spec: TensorSpec) => spec.role === "linear" || spec.role === "embed";
+
 /** Bytes the weights will occupy in wasm memory (as packed), and bytes of tensor data to read. */
-function sizeJobs(jobs: { spec: TensorSpec; ref: TensorRef }[], fdbFormat?: RuntimeFormat): { total: number; tensorBytes: number } {
+function sizeJobs(jobs: { spec: TensorSpec; ref: TensorRef }[], kernel?: FdbKernel): { total: number; tensorBytes: number } {
   let total = 0, tensorBytes = 0;
   for (const job of jobs) {
     tensorBytes += job.ref.info.byteLength;
-    if (job.spec.role === "linear" || job.spec.role === "embed") {
-      const type = job.ref.info.type;
-      const fmt = formatFor(type, job.spec.shape[1], fdbFormat);
-      if (!fmt.accepts(type)) requireDecodable(type, job.spec.name);
-      total += fmt.bytes(job.spec.shape[0], job.spec.shape[1], groupOf(type));
+    if (isMatrix(job.spec)) {
+      const { format, group } = runtimeOf(job.spec, job.ref, kernel);
+      total += format.bytes(job.spec.shape[0], job.spec.shape[1], group);
     } else {
       requireDecodable(job.ref.info.type, job.spec.name);
       total += job.spec.shape[0] * 4;
@@ -107,15 +96,15 @@ function sizeJobs(jobs: { spec: TensorSpec; ref: TensorRef }[], fdbFormat?: Runt
 }
 
 /** Bytes of wasm memory the model's weights will take once loaded with these formats. */
-export function weightBytes(model: OpenedModel, fdbFormat?: RuntimeFormat): number {
-  return sizeJobs(matchTensors(model), fdbFormat).total;
+export function weightBytes(model: OpenedModel, kernel?: FdbKernel): number {
+  return sizeJobs(matchTensors(model), kernel).total;
 }
 
 export async function placeWeights(engine: Engine, model: OpenedModel, options: PlaceOptions = {}): Promise<PlacedWeights> {
   const jobs: Job[] = matchTensors(model);
 
   // Size everything before reading data.
-  const { total, tensorBytes } = sizeJobs(jobs, options.fdbFormat);
+  const { total, tensorBytes } = sizeJobs(jobs, options.fdbKernel);
   const limit = 4 * 2 ** 30 - engine.memory.buffer.byteLength;
   if (total > limit) {
     throw new DbllmError("OUT_OF_MEMORY", `${model.name}: the weights need ${(total / 2 ** 20).toFixed(0)} MiB of wasm memory as loaded, more than the 4 GiB wasm32 limit; use a quantized .dbllm file`);
@@ -126,9 +115,8 @@ export async function placeWeights(engine: Engine, model: OpenedModel, options: 
     for (const job of jobs) {
       const [rows, cols] = job.spec.shape;
       if (job.spec.name === "rope_freqs.weight") job.js = new Float32Array(rows);
-      else if (job.spec.role === "linear" || job.spec.role === "embed") {
-        const type = job.ref.info.type, group = groupOf(type);
-        const format = formatFor(type, cols, options.fdbFormat);
+      else if (isMatrix(job.spec)) {
+        const { format, group } = runtimeOf(job.spec, job.ref, options.fdbKernel);
         const ptr = engine.arena.alloc(format.bytes(rows, cols, group), job.spec.name);
         allocated.push(ptr);
         job.linear = { format, ptr, rows, cols, group, bias: 0 };
@@ -180,10 +168,10 @@ async function readTensor(engine: Engine, src: ByteSource, job: Job, signal: Abo
   const { info } = job.ref;
   const rows = job.spec.shape.length === 2 ? job.spec.shape[0] : 1;
   const cols = job.spec.shape.length === 2 ? job.spec.shape[1] : job.spec.shape[0];
-  const mode = job.linear ? job.linear.format.accepts(info.type) : "f32";
+  const input = job.linear ? job.linear.format.input : "f32";
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(info.byteLength / rows, cols * 4)));
   for await (const { r0, n, bytes } of tensorRowChunks(src, info, rows, rowsPerChunk, signal)) {
-    if (mode === "raw") job.linear!.format.pack(engine, job.linear!, r0, n, bytes);
+    if (input === "stored") job.linear!.format.pack(engine, job.linear!, r0, n, bytes);
     else {
       const values = new Float32Array(n * cols);
       requireDecodable(info.type, job.spec.name).decode(bytes, values);

@@ -10,7 +10,7 @@ import type { GenerateOptions } from "../generate/options.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
 import type { GenerationStream } from "../generate/stream.ts";
 import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
-import { FDB_LUT, FDB_LUT_EXACT, FDB_POP, type RuntimeFormat } from "../quant/runtime.ts";
+import { FDB_KERNELS, type FdbKernel } from "../quant/runtime.ts";
 import { ropeInvFreq, type ModelConfig } from "./config.ts";
 import { Forward } from "./forward.ts";
 import { placeWeights, weightBytes, type LoadProgress } from "./loader.ts";
@@ -89,8 +89,6 @@ function threadPlan(requested: number, oneReason: string, modules: KernelModules
   return { shared: true, reason: `${requested} threads` };
 }
 
-export type FdbKernel = "auto" | "lut" | "lut-exact" | "popcount";
-const FDB_KERNELS: Record<FdbKernel, RuntimeFormat> = { auto: FDB_LUT, lut: FDB_LUT, "lut-exact": FDB_LUT_EXACT, popcount: FDB_POP };
 
 export class Model {
   private core: ModelCore;
@@ -121,14 +119,13 @@ export class Model {
     try {
       const kernel = options.kernel ?? "auto";
       if (typeof kernel !== "string" || !Object.hasOwn(FDB_KERNELS, kernel)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
-      const fdbFormat = FDB_KERNELS[kernel];
       const contextLength = options.contextLength ?? Math.min(opened.config.contextLength, DEFAULT_MAX_CONTEXT);
       // Shared memories declare their maximum up front; in browsers ask for what this model needs (weights,
       // two default-sized sessions, scratch) rather than 4 GiB of address space. Node reserves 4 GiB cheaply.
       const kvBytes = opened.config.nLayers * 2 * opened.config.nKvHeads * opened.config.headDim * 4 * contextLength;
-      const maxBytes = platform.name === "web" ? weightBytes(opened, fdbFormat) + 2 * kvBytes + (256 << 20) : undefined;
+      const maxBytes = platform.name === "web" ? weightBytes(opened, kernel) + 2 * kvBytes + (256 << 20) : undefined;
       const engine = await Engine.create({ kernels, maxBytes });
-      const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbFormat });
+      const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbKernel: kernel });
       const config = opened.config;
       exec = threading.shared ? await Pool.create(engine, requested, `${requested} threads`).catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`)) : new SingleThread(engine, threading.reason);
       const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), exec, batch);
@@ -149,7 +146,7 @@ export class Model {
         weightBytes: placed.bytes,
         kvBytesPerToken: config.nLayers * 2 * kvDim * 4,
         contextLength,
-        kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: fdbFormat.name },
+        kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: FDB_KERNELS[kernel].name },
         threads: { count: exec.threads, reason: exec.reason },
         hasChatTemplate: !!tokenizer.chatTemplate,
         metadata: opened.metadata,

@@ -9,9 +9,9 @@ import { tensorRowChunks } from "../formats/tensor-rows.ts";
 import { matchTensors } from "../model/loader.ts";
 import type { OpenedModel, TensorRef } from "../model/sources.ts";
 import type { TensorSpec } from "../model/weights.ts";
-import { fitGroup, type FdbMethod } from "./fdb.ts";
-import { f32ToF16 } from "./half.ts";
-import { requireDecodable, typeByName, type TensorType } from "./table.ts";
+import { fdbZeroBits } from "./fdb-codec.ts";
+import type { FdbMethod } from "./fdb.ts";
+import { fdbType, requireDecodable, typeByName, type TensorType } from "./table.ts";
 
 export interface QuantizeOptions {
   /** fdb / rtn: 2-bit fdb2 linear layers; q8: int8 linear layers (Q8_0), a high-precision reference. */
@@ -49,8 +49,8 @@ export interface QuantizeReport {
 }
 
 /** The group size used for a matrix with K columns: the requested one when it divides K, else the largest that does. */
-export function groupFor(K: number, requested: number): number | undefined {
-  for (const g of [requested, 128, 64, 32]) if (g <= requested && K % g === 0) return g;
+function groupFor(K: number, requested: 64 | 128): 128 | 64 | 32 | undefined {
+  for (const g of [requested, 128, 64, 32] as const) if (g <= requested && K % g === 0) return g;
   return undefined;
 }
 
@@ -58,16 +58,19 @@ interface Plan {
   spec: TensorSpec;
   source: TensorRef;
   out: TensorType;
+  /** The fdb2 group size when `out` is fdb2 (its zero bits are reported). */
+  fdbGroup?: number;
   rows: number;
   cols: number;
 }
 
+const F32 = typeByName("F32")!, F16 = typeByName("F16")!, Q8 = typeByName("Q8_0")!;
+
 function planFor(model: OpenedModel, o: QuantizeOptions): Plan[] {
-  const F32 = typeByName("F32")!, F16 = typeByName("F16")!, Q8 = typeByName("Q8_0")!;
   return matchTensors(model).map(({ spec, ref }) => {
     const rows = spec.shape.length === 2 ? spec.shape[0] : 1, cols = spec.shape.length === 2 ? spec.shape[1] : spec.shape[0];
     requireDecodable(ref.info.type, spec.name);
-    let out = F32;
+    let out = F32, fdbGroup: number | undefined;
     if (spec.role === "embed" || spec.name === "output.weight") {
       const want = spec.role === "embed" ? o.embed : o.head;
       out = want === "q8" && cols % 32 === 0 ? Q8 : F16;
@@ -77,9 +80,10 @@ function planFor(model: OpenedModel, o: QuantizeOptions): Plan[] {
     } else if (spec.role === "linear") {
       const g = groupFor(cols, o.groupSize);
       if (g === undefined) throw new DbllmError("TENSOR_SHAPE", `${spec.name}: ${cols} columns are not a multiple of 32, so it cannot be stored as fdb2`);
-      out = typeByName(`FDB2_G${g}`)!;
+      out = fdbType(g);
+      fdbGroup = g;
     }
-    return { spec, source: ref, out, rows, cols };
+    return { spec, source: ref, out, fdbGroup, rows, cols };
   }).sort((a, b) => a.source.file - b.source.file || a.source.info.offset - b.source.info.offset);
 }
 
@@ -96,7 +100,8 @@ export async function* quantizeModel(model: OpenedModel, o: QuantizeOptions): As
   const tensorTypes: Record<string, TensorTypeEntry> = {};
   const outs = plans.map((p) => {
     const bytes = (p.rows * p.cols / p.out.blockSize) * p.out.blockBytes;
-    const raw = p.out.name !== "F32" && p.out.name !== "F16";
+    // types safetensors knows keep their dtype; the others are raw bytes described in dbllm.tensor_types
+    const raw = p.out.safetensors === undefined;
     if (raw) tensorTypes[p.spec.name] = { type: p.out.name, shape: [p.rows, p.cols] };
     return {
       name: p.spec.name,
@@ -153,43 +158,19 @@ async function quantizeTensor(model: OpenedModel, p: Plan, o: QuantizeOptions): 
   const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(inRow, p.cols * 4)));
   const imp = o.importance?.get(p.spec.name);
   let errSq = 0, normSq = 0, zeros = 0;
-  const isFdb = p.out.name.startsWith("FDB2");
-  const g = p.out.blockSize;
-  const b1 = new Uint8Array(g), b2 = new Uint8Array(g);
-  const impGroup = imp ? new Float64Array(g) : undefined;
+  const fit = { method: o.method as FdbMethod, importance: imp };
   for await (const { r0, n, bytes: raw } of tensorRowChunks(src, info, p.rows, rowsPerChunk, o.signal)) {
     const w = new Float32Array(n * p.cols);
-    decoder.decode!(raw, w);
+    decoder.decode(raw, w);
     for (let i = 0; i < w.length; i++) normSq += w[i] * w[i];
-    if (isFdb) {
-      const gb = g / 4 + 4, pb = g / 8;
-      for (let r = 0; r < n; r++) {
-        for (let j = 0; j < p.cols / g; j++) {
-          if (impGroup) for (let i = 0; i < g; i++) impGroup[i] = imp![j * g + i];
-          const f = fitGroup(w, r * p.cols + j * g, g, impGroup, b1, b2, 0, o.method as FdbMethod);
-          const at = (r0 + r) * outRow + j * gb;
-          outBytes.fill(0, at, at + gb);
-          for (let i = 0; i < g; i++) {
-            outBytes[at + (i >> 3)] |= b1[i] << (i & 7);
-            outBytes[at + pb + (i >> 3)] |= b2[i] << (i & 7);
-            const d = w[r * p.cols + j * g + i] - f.a1 * b1[i] - f.a2 * b2[i];
-            errSq += d * d;
-            zeros += (b1[i] ^ 1) + (b2[i] ^ 1);
-          }
-          const h1 = f32ToF16(f.a1), h2 = f32ToF16(f.a2);
-          outBytes[at + 2 * pb] = h1 & 255; outBytes[at + 2 * pb + 1] = h1 >> 8;
-          outBytes[at + 2 * pb + 2] = h2 & 255; outBytes[at + 2 * pb + 3] = h2 >> 8;
-        }
-      }
-    } else {
-      const enc = p.out.encode!(w);
-      outBytes.set(enc, r0 * outRow);
-      if (p.out.name !== "F32") {
-        const back = new Float32Array(w.length);
-        p.out.decode!(enc, back);
-        for (let i = 0; i < w.length; i++) errSq += (w[i] - back[i]) ** 2;
-      }
+    const enc = p.out.encode!(w, fit);
+    outBytes.set(enc, r0 * outRow);
+    if (p.out !== F32) { // the error of what is stored, as the runtime reads it back
+      const back = new Float32Array(w.length);
+      p.out.decode!(enc, back);
+      for (let i = 0; i < w.length; i++) errSq += (w[i] - back[i]) ** 2;
     }
+    if (p.fdbGroup) zeros += fdbZeroBits(p.fdbGroup, enc);
     await new Promise((r) => setTimeout(r, 0)); // let progress output and abort signals through
   }
   const role = p.spec.role === "embed" ? "embed" : p.spec.name === "output.weight" ? "head" : p.spec.role === "linear" ? "linear" : "vector";
@@ -197,7 +178,7 @@ async function quantizeTensor(model: OpenedModel, p: Plan, o: QuantizeOptions): 
     name: p.spec.name, role, type: p.out.name, shape: [p.rows, p.cols].filter((_, i) => p.spec.shape.length === 2 || i === 1),
     bits: outBytes.length * 8,
   };
-  if (p.out.name !== "F32") report.relError = normSq > 0 ? Math.sqrt(errSq / normSq) : 0;
-  if (isFdb) report.zeroShare = zeros / (2 * p.rows * p.cols);
+  if (p.out !== F32) report.relError = normSq > 0 ? Math.sqrt(errSq / normSq) : 0;
+  if (p.fdbGroup) report.zeroShare = zeros / (2 * p.rows * p.cols);
   return { bytes: outBytes, report };
 }

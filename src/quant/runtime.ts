@@ -1,11 +1,11 @@
-// Runtime rows of the type table: how a weight matrix lives in wasm memory and which kernels multiply by it.
-// The loader asks a format for the bytes a matrix needs and packs rows into it (from decoded f32 rows or from
-// the stored bytes of the format's own file type); the forward pass only calls `prepare` / `matmul` / `embed`
-// — it never branches on a type. Activation preparation (quantization, lookup tables) is keyed so that
-// matrices reading the same input (q/k/v, gate/up) share one.
+// Runtime formats: how a weight matrix lives in wasm memory and which kernels multiply by it. A row of the type
+// table (table.ts) names the format its matrices run in; the loader packs rows into it (from the stored bytes of
+// the file's type, or from rows decoded to f32), and the forward pass only calls `prep` / `matmul` / `embed` — it
+// never branches on a type. Activation preparation (quantization, lookup tables) is keyed so that matrices
+// reading the same input (q/k/v, gate/up) share one; its workspace is carved by one named layout per preparation,
+// which the preparation and the products read alike.
 import type { Engine } from "../engine/engine.ts";
-import type { RangeKernel } from "../engine/kernels.generated.ts";
-import type { TensorType } from "./table.ts";
+import type { KernelExports, RangeKernel } from "../engine/kernels.generated.ts";
 
 export interface Linear {
   readonly format: RuntimeFormat;
@@ -20,31 +20,54 @@ export interface Linear {
   bias: number;
 }
 
+/** A range kernel and its arguments before the range (an executor appends [m0, m1)). */
+export interface KernelCall {
+  fn: RangeKernel;
+  args: number[];
+}
+
+/** The parts every prepared input has: activation codes `q` and their scales (byte offsets), and its end. */
+export interface PreparedInput {
+  readonly q: number;
+  readonly scales: number;
+  readonly end: number;
+}
+
 export interface ActivationPrep {
   /** Matrices whose formats share a key (and group) can share one prepared input. */
   readonly key: string;
-  bytes(T: number, K: number, group: number): number;
+  /** The prepared input of T rows of K activations in a workspace at `ws`. */
+  layout(ws: number, T: number, K: number, group: number): PreparedInput;
   run(engine: Engine, ws: number, x: number, T: number, K: number, group: number): void;
+  /**
+   * What the kernels multiply with: `q` holds int8 codes ("i8") or 7-bit ones widened to int16 ("i16"), one f32
+   * scale per `scaleGroup` columns (the weight group when absent).
+   */
+  readonly codes: "i8" | "i16";
+  readonly scaleGroup?: number;
 }
 
 export interface RuntimeFormat {
   readonly name: string;
-  /** How rows of a stored tensor type reach `pack`: as their raw bytes, as decoded f32, or not at all. */
-  accepts(type: TensorType): "raw" | "f32" | undefined;
+  /** What `pack` takes: rows as the stored bytes of the matrix's type, or decoded to f32. */
+  readonly input: "stored" | "f32";
   /** Bytes of a packed [rows, cols] matrix. */
   bytes(rows: number, cols: number, group: number): number;
-  /** Packs rows [r0, r0 + n) given as raw stored bytes or f32 values (n·cols). */
+  /** The kernels' own count of those bytes, which `bytes` must equal (the loader sizes memory before a module exists). */
+  packedBytes(k: KernelExports, rows: number, cols: number, group: number): number;
+  /** Packs rows [r0, r0 + n) given as stored bytes or f32 values (n·cols). */
   pack(engine: Engine, w: Linear, r0: number, n: number, data: Uint8Array | Float32Array): void;
   readonly prep?: ActivationPrep;
-  /**
-   * The kernel computing out (T, rows) = x (T, cols) · Wᵀ; it is called with `args` followed by an output row
-   * range [m0, m1). `ws` holds the prepared x (if the format has a prep).
-   */
-  matmul(out: number, x: number, ws: number, w: Linear, T: number): { fn: RangeKernel; args: number[] };
-  /** out (cols) f32 = row `row` of the matrix (embedding look-up). */
-  embed(engine: Engine, out: number, w: Linear, row: number): void;
+  /** The kernel computing out (T, rows) = x (T, cols) · Wᵀ; `ws` holds the prepared x (if the format has a prep). */
+  matmul(out: number, x: number, ws: number, w: Linear, T: number): KernelCall;
+  /** The same product by the scalar reference kernel (the test oracle), from the packed matrix or its stored rows. */
+  reference(out: number, x: number, ws: number, w: Linear, stored: number, T: number): KernelCall;
+  /** out (cols) f32 = row `row` of the matrix (embedding look-up); formats without it never hold embeddings. */
+  embed?(engine: Engine, out: number, w: Linear, row: number): void;
   /** Row ranges given to matmul start at multiples of this (for splitting across threads). */
   readonly rowAlign: number;
+  /** Group sizes it runs must be multiples of this (default 1). */
+  readonly groupStep?: number;
 }
 
 /** Copies `src` into a temporary wasm buffer for the duration of `fn`. */
@@ -63,40 +86,56 @@ const align16 = (n: number) => Math.ceil(n / 16) * 16;
 /** f32 weights in 8-row interleaved blocks (assembly/matmul-f32.ts explains the layout). */
 export const F32: RuntimeFormat = {
   name: "f32",
-  accepts: (type) => (type.decode ? "f32" : undefined),
+  input: "f32",
   bytes: (rows, cols) => Math.ceil(rows / 8) * Math.ceil(cols / 4) * 128,
+  packedBytes: (k, rows, cols) => k.f32x8_bytes(rows, cols),
   pack(engine, w, r0, n, data) {
     withStaged(engine, data, (s) => engine.k.pack_f32x8(w.ptr, s, n, w.cols, r0));
   },
   matmul: (out, x, _ws, w, T) => ({ fn: "matmul_f32", args: [out, x, w.ptr, T, w.cols, w.rows] }),
+  reference: (out, x, _ws, w, _stored, T) => ({ fn: "matmul_f32_ref", args: [out, x, w.ptr, T, w.cols, w.rows] }),
   embed(engine, out, w, row) {
     engine.k.unpack_row_f32x8(out, w.ptr, w.cols, row);
   },
   rowAlign: 8,
 };
 
-/** 7-bit activations per 32 for q8 weights (assembly/q8.ts): [q as i16 (T·K·2)] [q + 64 as u8 (T·K)] [scales]. */
+/** 7-bit activations per 32 for q8 weights (assembly/q8.ts). */
+const q7Layout = (ws: number, T: number, K: number) => {
+  const q = ws;                          // (T, K) i16: codes in [-63, 63]
+  const qu = q + align16(T * K * 2);     // (T, K) u8: codes + 64
+  const scales = qu + align16(T * K);    // (T, K/32) f32
+  return { q, qu, scales, end: scales + T * (K / 32) * 4 };
+};
+
 const Q7_PREP: ActivationPrep = {
   key: "q7/32",
-  bytes: (T, K) => align16(T * K * 2) + align16(T * K) + T * (K / 32) * 4,
+  layout: (ws, T, K) => q7Layout(ws, T, K),
   run(engine, ws, x, T, K) {
-    const qu = ws + align16(T * K * 2);
-    engine.k.quantize_act_q7(ws, qu, qu + align16(T * K), x, T, K);
+    const L = q7Layout(ws, T, K);
+    engine.k.quantize_act_q7(L.q, L.qu, L.scales, x, T, K);
   },
+  codes: "i16",
+  scaleGroup: 32,
 };
 
 /** int8 weights, one scale per 32 (stored as GGML Q8_0), in 4-row blocks (assembly/q8.ts). */
 export const Q8: RuntimeFormat = {
   name: "q8",
-  accepts: (type) => (type.name === "Q8_0" ? "raw" : undefined),
+  input: "stored",
   bytes: (rows, cols) => Math.ceil(rows / 4) * (cols / 32) * 160,
+  packedBytes: (k, rows, cols) => k.q8_bytes(rows, cols),
   pack(engine, w, r0, n, data) {
     withStaged(engine, data, (s) => engine.k.q8_pack(w.ptr, s, n, w.cols, r0));
   },
   prep: Q7_PREP,
   matmul(out, _x, ws, w, T) {
-    const qu = ws + align16(T * w.cols * 2);
-    return { fn: "q8_matmul", args: [out, ws, qu, qu + align16(T * w.cols), w.ptr, T, w.cols, w.rows] };
+    const L = q7Layout(ws, T, w.cols);
+    return { fn: "q8_matmul", args: [out, L.q, L.qu, L.scales, w.ptr, T, w.cols, w.rows] };
+  },
+  reference(out, _x, ws, w, stored, T) {
+    const L = q7Layout(ws, T, w.cols);
+    return { fn: "q8_matmul_ref", args: [out, L.q, L.scales, stored, T, w.cols, w.rows] };
   },
   embed(engine, out, w, row) {
     engine.k.q8_unpack_row(out, w.ptr, w.cols, row);
@@ -104,92 +143,140 @@ export const Q8: RuntimeFormat = {
   rowAlign: 4,
 };
 
-/** Prepared input of the exact lookup-table kernel: [q (T·K)] [tables (T·K·8)] [scales (T·K/g·4)]. */
-const LUT_EXACT_PREP: ActivationPrep = {
-  key: "fdb-lut-exact",
-  bytes: (T, K, g) => align16(T * K) + T * K * 8 + T * (K / g) * 4,
-  run(engine, ws, x, T, K, g) {
-    const tables = ws + align16(T * K), scales = tables + T * K * 8;
-    engine.k.quantize_act_i8(ws, scales, x, T, K, g);
-    engine.k.fdb_build_tables(tables, ws, T, K);
-  },
+/** int8 activations per group with the exact lookup tables (lo/hi nibble sums) of assembly/fdb-lut.ts. */
+const lutExactLayout = (ws: number, T: number, K: number, g: number) => {
+  const q = ws;                          // (T, K) i8
+  const tables = q + align16(T * K);     // (T, K/4, 2 × 16) i8
+  const scales = tables + T * K * 8;     // (T, K/g) f32
+  return { q, tables, scales, end: scales + T * (K / g) * 4 };
 };
 
-export const isFdb = (type: TensorType) => type.name.startsWith("FDB2_G");
+const LUT_EXACT_PREP: ActivationPrep = {
+  key: "fdb-lut-exact",
+  layout: lutExactLayout,
+  run(engine, ws, x, T, K, g) {
+    const L = lutExactLayout(ws, T, K, g);
+    engine.k.quantize_act_i8(L.q, L.scales, x, T, K, g);
+    engine.k.fdb_build_tables(L.tables, L.q, T, K);
+  },
+  codes: "i8",
+};
 
-const noEmbed = () => { throw new Error("internal: fdb2 matrices are not used as embeddings"); };
+/** The reference of every exact fdb2 product: int8 activations times the stored groups (assembly/fdb-common.ts). */
+const fdbReference = (out: number, _x: number, ws: number, w: Linear, stored: number, T: number): KernelCall => {
+  const L = w.format.prep!.layout(ws, T, w.cols, w.group);
+  return { fn: "fdb_matmul_ref", args: [out, L.q, L.scales, stored, T, w.cols, w.rows, w.group] };
+};
 
 /** fdb2 matrices through the exact lookup-table kernel (assembly/fdb-lut.ts: lo/hi nibble tables). */
 export const FDB_LUT_EXACT: RuntimeFormat = {
   name: "fdb2-lut-exact",
-  accepts: (type) => (isFdb(type) ? "raw" : undefined),
+  input: "stored",
   bytes: (rows, cols, g) => Math.ceil(rows / 16) * (cols / g) * ((g / 8) * 32 + 128),
+  packedBytes: (k, rows, cols, g) => k.fdb_lut_bytes(rows, cols, g),
   pack(engine, w, r0, n, data) {
     withStaged(engine, data, (s) => engine.k.fdb_pack_lut(w.ptr, s, n, w.cols, w.group, r0));
   },
   prep: LUT_EXACT_PREP,
   matmul(out, _x, ws, w, T) {
-    const K = w.cols, tables = ws + align16(T * K), scales = tables + T * K * 8;
-    return { fn: "fdb_matmul_lut", args: [out, tables, scales, w.ptr, T, K, w.rows, w.group] };
+    const L = lutExactLayout(ws, T, w.cols, w.group);
+    return { fn: "fdb_matmul_lut", args: [out, L.tables, L.scales, w.ptr, T, w.cols, w.rows, w.group] };
   },
-  embed: noEmbed,
+  reference: fdbReference,
   rowAlign: 16,
 };
 
-/**
- * Prepared input of the fast lookup-table kernel: [q (T·K)] [activation scales (T·K/g·4)] [tables (T·K·4)]
- * [table scales (T·K/g·4)].
- */
+/** int8 activations per group, then one table per 4 activations, its entries rounded to [-31, 31] per group. */
+export const lutLayout = (ws: number, T: number, K: number, g: number) => {
+  const q = ws;                                     // (T, K) i8
+  const scales = q + align16(T * K);                // (T, K/g) f32: activation scales
+  const tables = scales + align16(T * (K / g) * 4); // (T, K/4, 16) i8
+  const tscales = tables + T * K * 4;               // (T, K/g) f32: table scales
+  return { q, scales, tables, tscales, end: tscales + T * (K / g) * 4 };
+};
+
 const LUT_PREP: ActivationPrep = {
   key: "fdb-lut",
-  bytes: (T, K, g) => align16(T * K) + align16(T * (K / g) * 4) + T * K * 4 + T * (K / g) * 4,
+  layout: lutLayout,
   run(engine, ws, x, T, K, g) {
-    const ascales = ws + align16(T * K), tables = ascales + align16(T * (K / g) * 4), tscales = tables + T * K * 4;
-    engine.k.quantize_act_i8(ws, ascales, x, T, K, g);
-    engine.k.fdb_build_qtables(tables, tscales, ws, ascales, T, K, g);
+    const L = lutLayout(ws, T, K, g);
+    engine.k.quantize_act_i8(L.q, L.scales, x, T, K, g);
+    engine.k.fdb_build_qtables(L.tables, L.tscales, L.q, L.scales, T, K, g);
   },
+  codes: "i8",
 };
 
 /**
  * fdb2 matrices through the fast lookup-table kernel (assembly/fdb-lutq.ts): one table per 4 activations, its
  * entries rounded to [-31, 31] per group. About 1.7× the exact kernel's speed; adds a little noise (KERNELS.md).
+ * Its reference models that rounding.
  */
 export const FDB_LUT: RuntimeFormat = {
   ...FDB_LUT_EXACT,
   name: "fdb2-lut",
   prep: LUT_PREP,
   matmul(out, _x, ws, w, T) {
-    const K = w.cols, g = w.group;
-    const tables = ws + align16(T * K) + align16(T * (K / g) * 4), tscales = tables + T * K * 4;
-    return { fn: "fdb_matmul_lutq", args: [out, tables, tscales, w.ptr, T, K, w.rows, g] };
+    const L = lutLayout(ws, T, w.cols, w.group);
+    return { fn: "fdb_matmul_lutq", args: [out, L.tables, L.tscales, w.ptr, T, w.cols, w.rows, w.group] };
+  },
+  reference(out, _x, ws, w, stored, T) {
+    const L = lutLayout(ws, T, w.cols, w.group);
+    return { fn: "fdb_matmul_lutq_ref", args: [out, L.tables, L.tscales, stored, T, w.cols, w.rows, w.group] };
   },
 };
 
-/** Prepared input of the popcount kernel: [q (T·K)] [bit planes] [scales (T·K/g·4)]. */
-const planesBytes = (T: number, K: number) => T * Math.ceil(K / 128) * 128;
+/** int8 activations per group as 8 bit planes of 64-column words (assembly/fdb-popcount.ts). */
+const popLayout = (ws: number, T: number, K: number, g: number) => {
+  const q = ws;                                         // (T, K) i8
+  const planes = q + align16(T * K);                     // (T, ⌈K/128⌉, 8 planes × 2) u64 (fdb_pop_planes_bytes)
+  const scales = planes + T * Math.ceil(K / 128) * 128; // (T, K/g) f32
+  return { q, planes, scales, end: scales + T * (K / g) * 4 };
+};
+
 const POP_PREP: ActivationPrep = {
   key: "fdb-pop",
-  bytes: (T, K, g) => align16(T * K) + planesBytes(T, K) + T * (K / g) * 4,
+  layout: popLayout,
   run(engine, ws, x, T, K, g) {
-    const planes = ws + align16(T * K), scales = planes + planesBytes(T, K);
-    engine.k.quantize_act_i8(ws, scales, x, T, K, g);
-    engine.k.fdb_pop_prepare(planes, ws, T, K);
+    const L = popLayout(ws, T, K, g);
+    engine.k.quantize_act_i8(L.q, L.scales, x, T, K, g);
+    engine.k.fdb_pop_prepare(L.planes, L.q, T, K);
   },
+  codes: "i8",
 };
 
 /** fdb2 matrices through the popcount-over-bit-planes kernel (assembly/fdb-popcount.ts); groups of 64 or more. */
 export const FDB_POP: RuntimeFormat = {
   name: "fdb2-popcount",
-  accepts: (type) => (isFdb(type) && type.blockSize % 64 === 0 ? "raw" : undefined),
+  input: "stored",
   bytes: (rows, cols, g) => rows * (cols / g) * (g / 4 + 8),
+  packedBytes: (k, rows, cols, g) => k.fdb_pop_bytes(rows, cols, g),
   pack(engine, w, r0, n, data) {
     withStaged(engine, data, (s) => engine.k.fdb_pack_pop(w.ptr, s, n, w.cols, w.group, r0));
   },
   prep: POP_PREP,
   matmul(out, _x, ws, w, T) {
-    const K = w.cols, planes = ws + align16(T * K), scales = planes + planesBytes(T, K);
-    return { fn: "fdb_matmul_pop", args: [out, planes, scales, w.ptr, T, K, w.rows, w.group] };
+    const L = popLayout(ws, T, w.cols, w.group);
+    return { fn: "fdb_matmul_pop", args: [out, L.planes, L.scales, w.ptr, T, w.cols, w.rows, w.group] };
   },
-  embed: noEmbed,
+  reference: fdbReference,
   rowAlign: 1,
+  groupStep: 64,
 };
+
+/** Bytes of the workspace a prepared input of T rows of K activations takes. */
+export const prepBytes = (prep: ActivationPrep, T: number, K: number, group: number): number => prep.layout(0, T, K, group).end;
+
+/** The kernel choice for fdb2 matrices (loadModel's `kernel`); docs/KERNELS.md compares them. */
+export type FdbKernel = "auto" | "lut" | "lut-exact" | "popcount";
+
+/** The runtime format of each fdb2 kernel choice ('auto' is the fastest here, 'lut'). */
+export const FDB_KERNELS: Readonly<Record<FdbKernel, RuntimeFormat>> = { auto: FDB_LUT, lut: FDB_LUT, "lut-exact": FDB_LUT_EXACT, popcount: FDB_POP };
+
+/**
+ * The format an fdb2 matrix of group size g runs in for a kernel choice: the chosen one, except that groups the
+ * popcount kernel cannot take (32: it works on 64-column words) go to the exact lookup-table kernel (same numbers).
+ */
+export function fdbFormat(kernel: FdbKernel, g: number): RuntimeFormat {
+  const f = FDB_KERNELS[kernel];
+  return g % (f.groupStep ?? 1) === 0 ? f : FDB_LUT_EXACT;
+}

@@ -1,10 +1,13 @@
 // THE tensor-type table: the one place a tensor type is registered. A row says how the type is laid out in
 // files (GGUF id, safetensors dtype, block size and bytes), how to decode it to f32 (the reference), how to
-// encode f32 into it (writers), and — for types the kernels execute directly — its runtime row (src/quant/runtime.ts).
-// Types without kernels are decoded to f32 while the model streams in.
+// encode f32 into it (writers, the quantizer), which of its bytes are floats (checked at load), and — for types
+// the kernels execute directly — the runtime format its matrices run in (runtime.ts). Types without one are
+// decoded to f32 while the model streams in. tests/type-table.test.ts checks every row.
 import { DbllmError } from "../errors.ts";
-import { bf16ToF32, f16ToF32Table, f32ToBf16, f32ToF16 } from "./half.ts";
+import { decodeFdb, encodeFdb, fdbGroupBytes, type FitOptions } from "./fdb-codec.ts";
 import { decodeQ4_0, decodeQ4_1, decodeQ8_0, encodeQ4_0, encodeQ4_1, encodeQ8_0 } from "./ggml-blocks.ts";
+import { bf16ToF32, f16ToF32Table, f32ToBf16, f32ToF16 } from "./half.ts";
+import { F32, fdbFormat, Q8, type FdbKernel, type RuntimeFormat } from "./runtime.ts";
 
 export interface TensorType {
   readonly name: string;
@@ -17,75 +20,24 @@ export interface TensorType {
   readonly blockBytes: number;
   /** Decodes whole blocks: `dst.length` elements from `src`. Absent: dbllm cannot read this type. */
   readonly decode?: (src: Uint8Array, dst: Float32Array) => void;
-  /** Encodes whole blocks of f32. */
-  readonly encode?: (src: Float32Array) => Uint8Array;
+  /** Encodes whole blocks of f32 (whole rows where `fit` weighs columns: fdb2 fits each group to its weights). */
+  readonly encode?: (src: Float32Array, fit?: FitOptions) => Uint8Array;
   /** The floats a block stores (values or scales): checked at load, since one NaN or ±Inf spoils every logit. */
   readonly floats?: FloatFields;
+  /** The runtime format the kernels run matrices of this type in, by fdb kernel choice; absent: decoded to f32. */
+  readonly runtime?: (kernel: FdbKernel) => RuntimeChoice;
+}
+
+/** A runtime format and the quantization group along K it runs with (0: none). */
+export interface RuntimeChoice {
+  readonly format: RuntimeFormat;
+  readonly group: number;
 }
 
 /** Floats of one width at fixed byte offsets inside every block (f32: one, at 0; f16/bf16: one or two). */
 export interface FloatFields {
   readonly kind: "f32" | "f16" | "bf16";
   readonly at: readonly number[];
-}
-
-/** Exponent bits of each float kind: all set means ±Inf or NaN. */
-const EXPONENT = { f32: 0x7f800000, f16: 0x7c00, bf16: 0x7f80 } as const;
-
-/**
- * Index of the first block of `src` (whole blocks of `type`) that stores a NaN or ±Inf, or -1. Reads only the
- * exponent bits of the fields the type declares: one pass over the values of f32/f16/bf16 tensors (32-bit
- * words, two 16-bit values per word, four words per step) and over the scales alone of quantized ones.
- */
-export function firstNonFiniteBlock(type: TensorType, src: Uint8Array): number {
-  const f = type.floats;
-  if (!f) return -1;
-  const mask = EXPONENT[f.kind], B = type.blockBytes, blocks = Math.floor(src.byteLength / B);
-  if (f.at.length === 1 && f.at[0] === 0 && B === (f.kind === "f32" ? 4 : 2)) { // every element is a float
-    const bytes = src.byteOffset % 4 === 0 ? src : src.slice(); // a word view needs 4-byte alignment
-    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-    if (f.kind === "f32") return firstAllSet(words, mask);
-    const w = firstAllSetLane(words, (mask | (mask << 16)) >>> 0);
-    if (w >= 0) return (words[w] & mask) === mask ? 2 * w : 2 * w + 1;
-    const last = blocks - 1; // an odd count leaves one value after the last word
-    return blocks % 2 === 1 && ((src[2 * last] | (src[2 * last + 1] << 8)) & mask) === mask ? last : -1;
-  }
-  const [a, b] = f.at; // one or two 16-bit fields per block
-  for (let i = 0, o = 0; i < blocks; i++, o += B) {
-    if (((src[o + a] | (src[o + a + 1] << 8)) & mask) === mask) return i;
-    if (b !== undefined && ((src[o + b] | (src[o + b + 1] << 8)) & mask) === mask) return i;
-  }
-  return -1;
-}
-
-/** First word whose bits under `mask` are all set, or -1 (four words a step: about twice as fast as one). */
-function firstAllSet(w: Uint32Array, mask: number): number {
-  const n = w.length, end = n - (n % 4);
-  let i = 0;
-  for (; i < end; i += 4) {
-    if ((w[i] & mask) === mask || (w[i + 1] & mask) === mask || (w[i + 2] & mask) === mask || (w[i + 3] & mask) === mask) break;
-  }
-  for (; i < n; i++) if ((w[i] & mask) === mask) return i;
-  return -1;
-}
-
-/**
- * First word in which either 16-bit half has all its bits under `mask` (set in both halves) set, or -1. Per
- * half, x = (w & mask) ^ mask has a zero lane, which (x - 0x10001) & ~x & 0x80008000 finds (lanes have a clear
- * top bit; a borrow out of the low lane only happens when that lane is zero, a hit anyway).
- */
-function firstAllSetLane(w: Uint32Array, mask: number): number {
-  const n = w.length, end = n - (n % 4);
-  let i = 0;
-  for (; i < end; i += 4) {
-    const a = (w[i] & mask) ^ mask, b = (w[i + 1] & mask) ^ mask, c = (w[i + 2] & mask) ^ mask, d = (w[i + 3] & mask) ^ mask;
-    if ((((a - 0x00010001) & ~a) | ((b - 0x00010001) & ~b) | ((c - 0x00010001) & ~c) | ((d - 0x00010001) & ~d)) & 0x80008000) break;
-  }
-  for (; i < n; i++) {
-    const x = (w[i] & mask) ^ mask;
-    if (((x - 0x00010001) & ~x & 0x80008000) !== 0) return i;
-  }
-  return -1;
 }
 
 function decodeF32(src: Uint8Array, dst: Float32Array): void {
@@ -110,26 +62,16 @@ function encode16(conv: (v: number) => number) {
   };
 }
 
-/** Reference decoder of the stored fdb2 layout (assembly/fdb-common.ts): per group b1 bits, b2 bits, α1, α2 (f16). */
-function decodeFdb(g: number) {
-  return (src: Uint8Array, dst: Float32Array): void => {
-    const pb = g / 8, gb = g / 4 + 4, t = f16ToF32Table();
-    for (let j = 0; j < dst.length / g; j++) {
-      const o = j * gb;
-      const a1 = t[src[o + 2 * pb] | (src[o + 2 * pb + 1] << 8)], a2 = t[src[o + 2 * pb + 2] | (src[o + 2 * pb + 3] << 8)];
-      for (let i = 0; i < g; i++) {
-        const b1 = (src[o + (i >> 3)] >> (i & 7)) & 1, b2 = (src[o + pb + (i >> 3)] >> (i & 7)) & 1;
-        dst[j * g + i] = (b1 ? a1 : 0) + (b2 ? a2 : 0);
-      }
-    }
-  };
-}
-
 /** The fdb2 types, one per group size (only in .dbllm files, whose metadata names them). */
 export const FDB_GROUPS = [32, 64, 128, 256] as const;
 const fdbRows: TensorType[] = FDB_GROUPS.map((g) => ({
-  name: `FDB2_G${g}`, blockSize: g, blockBytes: g / 4 + 4, decode: decodeFdb(g), floats: { kind: "f16", at: [g / 4, g / 4 + 2] },
+  name: `FDB2_G${g}`, blockSize: g, blockBytes: fdbGroupBytes(g), decode: decodeFdb(g), encode: encodeFdb(g),
+  floats: { kind: "f16", at: [g / 4, g / 4 + 2] }, runtime: (kernel) => ({ format: fdbFormat(kernel, g), group: g }),
 }));
+
+const Q8_RUNTIME: RuntimeChoice = { format: Q8, group: 32 };
+/** What every other readable type runs as: rows decoded to f32 at load. */
+const DECODED: RuntimeChoice = { format: F32, group: 0 };
 
 const rows: TensorType[] = [
   ...fdbRows,
@@ -137,7 +79,7 @@ const rows: TensorType[] = [
   { name: "F16", ggml: 1, safetensors: "F16", blockSize: 1, blockBytes: 2, decode: decodeF16, encode: encode16(f32ToF16), floats: { kind: "f16", at: [0] } },
   { name: "BF16", ggml: 30, safetensors: "BF16", blockSize: 1, blockBytes: 2, decode: decodeBF16, encode: encode16(f32ToBf16), floats: { kind: "bf16", at: [0] } },
   // GGML blocks: an f16 scale d first (Q4_1: then an f16 minimum m), see ggml-blocks.ts
-  { name: "Q8_0", ggml: 8, blockSize: 32, blockBytes: 34, decode: decodeQ8_0, encode: encodeQ8_0, floats: { kind: "f16", at: [0] } },
+  { name: "Q8_0", ggml: 8, blockSize: 32, blockBytes: 34, decode: decodeQ8_0, encode: encodeQ8_0, floats: { kind: "f16", at: [0] }, runtime: () => Q8_RUNTIME },
   { name: "Q4_0", ggml: 2, blockSize: 32, blockBytes: 18, decode: decodeQ4_0, encode: encodeQ4_0, floats: { kind: "f16", at: [0] } },
   { name: "Q4_1", ggml: 3, blockSize: 32, blockBytes: 20, decode: decodeQ4_1, encode: encodeQ4_1, floats: { kind: "f16", at: [0, 2] } },
   // Known to the parsers (so sizes and error messages are exact) but not decoded.
@@ -170,6 +112,9 @@ const rows: TensorType[] = [
   { name: "BOOL", safetensors: "BOOL", blockSize: 1, blockBytes: 1 },
 ];
 
+/** Every row, for tests that check them all. */
+export const TYPE_ROWS: readonly TensorType[] = rows;
+
 const byName = new Map(rows.map((r) => [r.name, r]));
 const byGgml = new Map(rows.filter((r) => r.ggml !== undefined).map((r) => [r.ggml!, r]));
 const bySafetensors = new Map(rows.filter((r) => r.safetensors).map((r) => [r.safetensors!, r]));
@@ -177,6 +122,8 @@ const bySafetensors = new Map(rows.filter((r) => r.safetensors).map((r) => [r.sa
 export function typeByName(name: string): TensorType | undefined { return byName.get(name); }
 export function typeByGgml(id: number): TensorType | undefined { return byGgml.get(id); }
 export function typeBySafetensors(dtype: string): TensorType | undefined { return bySafetensors.get(dtype); }
+/** The fdb2 row of group size g. */
+export function fdbType(g: (typeof FDB_GROUPS)[number]): TensorType { return byName.get(`FDB2_G${g}`)!; }
 
 /** Names of the types dbllm can read, for error messages. */
 export function readableTypeNames(): string[] { return rows.filter((r) => r.decode).map((r) => r.name); }
@@ -194,4 +141,16 @@ export function requireDecodable(type: TensorType, tensorName: string): Required
     throw new DbllmError("UNSUPPORTED_TENSOR_TYPE", `tensor ${tensorName} has type ${type.name}, which dbllm cannot read (readable: ${readableTypeNames().join(", ")})`);
   }
   return type as Required<Pick<TensorType, "decode">> & TensorType;
+}
+
+/**
+ * How a stored matrix runs: in its row's runtime format when the row has one that serves the use (an embedding
+ * needs row look-ups, which not every format has), else decoded to f32 — or an UNSUPPORTED_TENSOR_TYPE error when
+ * the type cannot even be decoded.
+ */
+export function runtimeFor(type: TensorType, kernel: FdbKernel, use: "matrix" | "embedding", tensorName: string): RuntimeChoice {
+  const own = type.runtime?.(kernel);
+  if (own && (use === "matrix" || own.format.embed)) return own;
+  requireDecodable(type, tensorName);
+  return DECODED;
 }

@@ -22,3 +22,23 @@ export function randomStoredFdb(M: number, K: number, g: number, rand: () => num
   }
   return { bytes, dense, M, K, g };
 }
+
+/**
+ * A rigorous bound on |table-quantized − exact| of the fast fdb2 product (fdb_matmul_lutq, T rows × M outputs):
+ * every looked-up table entry is off by at most half a table step (`tscales`, one per row and group), and a
+ * group's g/4 lookups per bit plane are weighted by |α1| and |α2| (read from the `stored` groups). Plus 1e-4 of
+ * the exact value for float rounding.
+ */
+export function lutqBound(stored: Uint8Array, tscales: Float32Array, T: number, M: number, K: number, g: number, exact: ArrayLike<number>): Float64Array {
+  const G = K / g, bound = new Float64Array(T * M);
+  const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
+  for (let t = 0; t < T; t++) for (let m = 0; m < M; m++) {
+    let b = 1e-4 * Math.abs(exact[t * M + m]) + 1e-6;
+    for (let j = 0; j < G; j++) {
+      const o = (m * G + j) * (g / 4 + 4) + g / 4;
+      b += tscales[t * G + j] * 0.5 * (g / 4) * (Math.abs(f16ToF32(view.getUint16(o, true))) + Math.abs(f16ToF32(view.getUint16(o + 2, true))));
+    }
+    bound[t * M + m] = b;
+  }
+  return bound;
+}
