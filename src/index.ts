@@ -1,6 +1,6 @@
 // dbllm's whole public API. Everything else under src/ is internal and may change.
 import { Model, type LoadOptions } from "./model/model.ts";
-import type { ModelSource } from "./model/sources.ts";
+import type { ModelSource } from "./open/types.ts";
 
 /**
  * Loads a model: a GGUF file, a Hugging Face directory (Node), a URL, an ArrayBuffer / typed array, a Blob, a
@@ -13,10 +13,10 @@ export function loadModel(source: ModelSource, options: LoadOptions = {}): Promi
 
 export { Model } from "./model/model.ts";
 export type { LoadOptions, ModelInfo } from "./model/model.ts";
-export type { ModelSource } from "./model/sources.ts";
+export type { ModelSource } from "./open/types.ts";
 export { Session } from "./model/session.ts";
 export type { SessionOptions, ChatOptions } from "./model/session.ts";
-export type { ModelConfig } from "./model/config.ts";
+export type { ModelConfig } from "./config/model-config.ts";
 export type { LoadProgress } from "./model/loader.ts";
 export { GenerationStream } from "./generate/stream.ts";
 export type {

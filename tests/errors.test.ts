@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { DbllmError, loadModel, type DbllmErrorCode } from "../src/index.ts";
 import { readGGUF } from "../src/formats/gguf.ts";
 import { meta, writeGGUF } from "../src/formats/gguf-write.ts";
-import { bufferSource } from "../src/formats/source.ts";
+import { bufferSource } from "../src/bytes/source.ts";
 import { typeByName } from "../src/quant/table.ts";
 import { buildRandomModel } from "./helpers/random-model.ts";
 import { workDir } from "./helpers/workdir.ts";

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { readGGUF } from "../src/formats/gguf.ts";
 import { meta, writeGGUF } from "../src/formats/gguf-write.ts";
 import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
-import { bufferSource } from "../src/formats/source.ts";
+import { bufferSource } from "../src/bytes/source.ts";
 import { f16ToF32, f32ToF16, f32ToBf16, bf16ToF32 } from "../src/quant/half.ts";
 import { typeByName } from "../src/quant/table.ts";
 import { smolLM2Path } from "../scripts/assets.ts";

@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DbllmError, loadModel, type DbllmErrorCode } from "../src/index.ts";
 import { GGUFValueType as T } from "../src/formats/gguf.ts";
-import { canonicalFromHF } from "../src/model/weights.ts";
+import { canonicalFromHF } from "../src/formats/hf-names.ts";
 import { SEEDS_DIR } from "./fuzz/make-seeds.ts";
 import { editDbllmJson, gguf, ggufTensorInfoAt, HOSTILE_TEMPLATES, poisonTensor, rewriteGGUF, rewriteSafetensors, safetensorsParts } from "./fuzz/mutate.ts";
 import { workDir } from "./helpers/workdir.ts";

@@ -13,7 +13,7 @@ import { loadModel } from "../src/index.ts";
 import { negLogLikelihood, perplexity } from "../src/eval/perplexity.ts";
 import { readGGUF } from "../src/formats/gguf.ts";
 import { typedMetadata, writeGGUF } from "../src/formats/gguf-write.ts";
-import { bufferSource } from "../src/formats/source.ts";
+import { bufferSource } from "../src/bytes/source.ts";
 import { typeByName } from "../src/quant/table.ts";
 import { smolLM2Path } from "../scripts/assets.ts";
 import { LlamaRef } from "./helpers/llama-ref.ts";

@@ -6,7 +6,7 @@ import path from "node:path";
 import { dbllmMetadataStrings } from "../../src/formats/dbllm.ts";
 import { meta, writeGGUF, type GGUFTensorOut } from "../../src/formats/gguf-write.ts";
 import { safetensorsLayout } from "../../src/formats/safetensors.ts";
-import type { ModelConfig } from "../../src/model/config.ts";
+import type { ModelConfig } from "../../src/config/model-config.ts";
 import { weightSpecs } from "../../src/model/weights.ts";
 import { f32ToF16 } from "../../src/quant/half.ts";
 import { typeByName } from "../../src/quant/table.ts";

@@ -1,5 +1,5 @@
 """The canonical model configuration: the same fields, names and meaning as `ModelConfig` in
-src/model/config.ts (what a .dbllm file stores as `dbllm.config`), and the rotary frequency schedule of
+src/config/model-config.ts (what a .dbllm file stores as `dbllm.config`), and the rotary frequency schedule of
 `ropeInvFreq`."""
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def validate(c: ModelConfig, origin: str) -> ModelConfig:
 
 
 def config_from_gguf(fields: Dict[str, Any], tensor_names: set, origin: str) -> ModelConfig:
-    """configFromGGUF of src/model/config.ts; `fields` maps metadata keys to plain Python values."""
+    """configFromGGUF of src/config/from-gguf.ts; `fields` maps metadata keys to plain Python values."""
     arch = fields.get("general.architecture")
     if arch is None:
         raise ConfigError(f"{origin}: general.architecture is missing")
@@ -115,7 +115,7 @@ HF_ARCHS = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "llama", "Qwen2Fo
 
 
 def config_from_hf(cfg: Dict[str, Any], origin: str) -> ModelConfig:
-    """configFromHF of src/model/config.ts."""
+    """configFromHF of src/config/from-hf.ts."""
     archs = cfg.get("architectures") or []
     hf_arch = next((a for a in archs if a in HF_ARCHS), None)
     if hf_arch is None:
@@ -176,7 +176,7 @@ def _js_round(v: float) -> int:
 
 
 def rope_inv_freq(c: ModelConfig, freq_factors: Optional[np.ndarray] = None) -> np.ndarray:
-    """ropeInvFreq of src/model/config.ts, in float64."""
+    """ropeInvFreq of src/config/rope.ts, in float64."""
     half = c.ropeDim // 2
     inv = np.array([math.pow(c.ropeTheta, -(2 * i) / c.ropeDim) for i in range(half)], dtype=np.float64)
     s = c.ropeScaling or {"type": "none"}

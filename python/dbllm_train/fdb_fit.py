@@ -205,7 +205,7 @@ def fit_matrix(w: np.ndarray, g: int, method: str = "fdb", imp: Optional[np.ndar
 
 
 def group_for(K: int, requested: int) -> Optional[int]:
-    """groupFor of src/quant/quantize.ts: the requested group size when it divides K, else the largest that does."""
+    """groupFor of src/conversion/quantize.ts: the requested group size when it divides K, else the largest that does."""
     for g in (requested, 128, 64, 32):
         if g <= requested and K % g == 0:
             return g

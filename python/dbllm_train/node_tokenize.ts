@@ -6,7 +6,7 @@
 //     each non-empty line is one user message; writes {"prefixes": [[ids], ...], ...}: the model's chat template
 //     rendered with the generation prompt, tokenized exactly as Session.chat() does.
 import { readFileSync, writeFileSync } from "node:fs";
-import { openModel } from "../../src/model/sources.ts";
+import { openModel } from "../../src/open/open-model.ts";
 import { chatEncoder } from "../../src/model/model-core.ts";
 
 const args = process.argv.slice(2);

@@ -2,9 +2,9 @@
 import { createWriteStream } from "node:fs";
 import { readFile, rename, rm } from "node:fs/promises";
 import { DbllmError } from "../errors.ts";
-import { openModel } from "../model/sources.ts";
-import { collectImportance } from "../quant/calibrate.ts";
-import { quantizeModel, type QuantizeOptions, type QuantizeReport } from "../quant/quantize.ts";
+import { openModel } from "../open/open-model.ts";
+import { collectImportance } from "../conversion/calibrate.ts";
+import { quantizeModel, type QuantizeOptions, type QuantizeReport } from "../conversion/quantize.ts";
 import { UsageError, parse, requireModel } from "./args.ts";
 
 export const QUANTIZE_HELP = `dbllm quantize <model> -o <out.dbllm> [options]

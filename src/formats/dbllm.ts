@@ -3,11 +3,11 @@
 // and whose quantized tensors are stored as raw bytes (dtype U8, shape [rows, bytes per row]) with their
 // logical type and shape in `dbllm.tensor_types`. docs/FORMAT.md documents it byte by byte.
 import { DbllmError } from "../errors.ts";
-import { configFromJSON, type ModelConfig } from "../model/config.ts";
+import { configFromJSON, type ModelConfig } from "../config/model-config.ts";
 import { tensorBytes, typeByName } from "../quant/table.ts";
-import { isRecord } from "./json.ts";
+import { isRecord } from "../json.ts";
 import { readSafetensors, type SafetensorsFile } from "./safetensors.ts";
-import type { ByteSource } from "./source.ts";
+import type { ByteSource } from "../bytes/source.ts";
 import type { TensorInfo } from "./tensor-info.ts";
 
 export const DBLLM_VERSION = 1;

@@ -4,7 +4,7 @@
 import { DbllmError } from "../errors.ts";
 import { tensorBytes, typeByGgml, type TensorType } from "../quant/table.ts";
 import { Cursor, parseGrowingPrefix } from "./binary.ts";
-import type { ByteSource } from "./source.ts";
+import type { ByteSource } from "../bytes/source.ts";
 import { checkTensorLayout, elementCount, type TensorInfo } from "./tensor-info.ts";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian

@@ -3,7 +3,7 @@
 // The .dbllm model file is a safetensors file, so the same code reads both.
 import { DbllmError } from "../errors.ts";
 import { tensorBytes, typeBySafetensors, typeByName, type TensorType } from "../quant/table.ts";
-import { readExact, type ByteSource } from "./source.ts";
+import { readExact, type ByteSource } from "../bytes/source.ts";
 import { checkTensorLayout, elementCount, type TensorInfo } from "./tensor-info.ts";
 
 export interface SafetensorsFile {

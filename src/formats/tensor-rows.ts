@@ -3,7 +3,7 @@
 // silently and turn every logit into NaN.
 import { DbllmError, throwIfAborted } from "../errors.ts";
 import { firstNonFiniteBlock } from "../quant/finite.ts";
-import { readExact, type ByteSource } from "./source.ts";
+import { readExact, type ByteSource } from "../bytes/source.ts";
 import type { TensorInfo } from "./tensor-info.ts";
 
 export interface RowChunk {

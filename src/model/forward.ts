@@ -4,7 +4,7 @@
 import type { Engine } from "../engine/engine.ts";
 import type { Executor, RangeCall } from "../engine/exec.ts";
 import { prepBytes, type Linear } from "../quant/runtime.ts";
-import type { ModelConfig } from "./config.ts";
+import type { ModelConfig } from "../config/model-config.ts";
 import type { KVCache } from "./kv-cache.ts";
 import type { Weights } from "./weights.ts";
 

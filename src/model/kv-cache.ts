@@ -1,7 +1,7 @@
 // A session's key/value cache: for every layer, keys and values of each position, (capacity, kvHeads·headDim)
 // f32 rows. Projections of new tokens are written straight into their rows by the forward pass.
 import type { Engine } from "../engine/engine.ts";
-import type { ModelConfig } from "./config.ts";
+import type { ModelConfig } from "../config/model-config.ts";
 
 export class KVCache {
   readonly keys: number[] = [];   // per layer: (capacity, kvDim) f32

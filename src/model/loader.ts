@@ -4,11 +4,11 @@
 // weights are never held twice, whatever the source.
 import type { Engine } from "../engine/engine.ts";
 import { DbllmError } from "../errors.ts";
-import type { ByteSource } from "../formats/source.ts";
+import type { ByteSource } from "../bytes/source.ts";
 import { tensorRowChunks } from "../formats/tensor-rows.ts";
 import type { FdbKernel, Linear } from "../quant/runtime.ts";
 import { requireDecodable, runtimeFor, type RuntimeChoice } from "../quant/table.ts";
-import type { OpenedModel, TensorRef } from "./sources.ts";
+import type { OpenedModel, TensorRef } from "../open/types.ts";
 import { weightSpecs, type TensorSpec, type Weights } from "./weights.ts";
 
 export interface LoadProgress {

@@ -3,7 +3,7 @@ import type { Engine } from "../engine/engine.ts";
 import { DbllmError } from "../errors.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
 import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
-import type { ModelConfig } from "./config.ts";
+import type { ModelConfig } from "../config/model-config.ts";
 import type { Forward } from "./forward.ts";
 
 export interface ModelCore {

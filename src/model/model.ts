@@ -11,12 +11,14 @@ import type { SamplingOptions } from "../generate/sampler.ts";
 import type { GenerationStream } from "../generate/stream.ts";
 import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
 import { FDB_KERNELS, type FdbKernel } from "../quant/runtime.ts";
-import { ropeInvFreq, type ModelConfig } from "./config.ts";
+import type { ModelConfig } from "../config/model-config.ts";
+import { ropeInvFreq } from "../config/rope.ts";
 import { Forward } from "./forward.ts";
 import { placeWeights, weightBytes, type LoadProgress } from "./loader.ts";
 import { chatEncoder, type ModelCore } from "./model-core.ts";
 import { Session, type ChatOptions, type SessionOptions } from "./session.ts";
-import { openModel, type ModelSource } from "./sources.ts";
+import { openModel } from "../open/open-model.ts";
+import type { ModelSource } from "../open/types.ts";
 
 export interface LoadOptions {
   /** Called as tensor data are read (bytes and fraction). */

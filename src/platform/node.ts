@@ -3,7 +3,7 @@ import { open, readFile, stat } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
 import path from "node:path";
 import { DbllmError } from "../errors.ts";
-import { urlSource, type ByteSource } from "../formats/source.ts";
+import { urlSource, type ByteSource } from "../bytes/source.ts";
 import type { Platform, WorkerHandle } from "./types.ts";
 
 /** The worker script next to this module: the bundle's pool-worker.js, or the .ts source under tsx. */

@@ -1,6 +1,6 @@
 // What the loader needs from its host environment. Node implements all of it (platform/node.ts); browsers
 // and edge runtimes have no file system, so paths there are URLs (platform/web.ts).
-import type { ByteSource } from "../formats/source.ts";
+import type { ByteSource } from "../bytes/source.ts";
 
 /** A started worker running src/engine/pool-worker.ts. */
 export interface WorkerHandle {

@@ -4,7 +4,7 @@
 // no second request, no second copy of the file in memory (the cache side queues at most a few MiB).
 // Storage errors (QuotaExceededError above all) only turn caching off for this load; they never fail it.
 import { DbllmError, throwIfAborted } from "../errors.ts";
-import { streamSource, urlSource, type ByteSource } from "../formats/source.ts";
+import { streamSource, urlSource, type ByteSource } from "../bytes/source.ts";
 import { CacheApiStorage } from "./cache-api.ts";
 import { OpfsStorage } from "./opfs.ts";
 import type { CacheEntryInfo, CacheOption, CacheOutcome, CacheWriter, ModelStorage } from "./types.ts";

@@ -10,7 +10,7 @@
 // and we do not). Decoding is ours (tokenizer.ts): a byte string per token derived from the `decoder` section.
 import { Tokenizer as HFTokenizer } from "@huggingface/tokenizers";
 import { DbllmError } from "../errors.ts";
-import { isRecord as isObject } from "../formats/json.ts";
+import { isRecord as isObject } from "../json.ts";
 import { byteLevelDecode, missingByteError } from "./byte-level.ts";
 import { END_OF_GENERATION_TEXTS, uniqueIds } from "./end-of-generation.ts";
 import { anyOf } from "./special-split.ts";

@@ -3,7 +3,7 @@
 // shared: every token contributes a fixed byte string, text is the UTF-8 decoding of their concatenation.
 import { DbllmError, invalidArgument } from "../errors.ts";
 import { GGUFMeta, type GGUFValue } from "../formats/gguf.ts";
-import { isRecord } from "../formats/json.ts";
+import { isRecord } from "../json.ts";
 import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from "./chat-template.ts";
 import { ggufBackend } from "./gguf-vocab.ts";
 import { hfBackend } from "./hf.ts";

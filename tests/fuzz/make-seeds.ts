@@ -5,8 +5,8 @@
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openModel } from "../../src/model/sources.ts";
-import { quantizeModel } from "../../src/quant/quantize.ts";
+import { openModel } from "../../src/open/open-model.ts";
+import { quantizeModel } from "../../src/conversion/quantize.ts";
 import { buildRandomModel, type RandomModelSpec } from "../helpers/random-model.ts";
 import { workDir } from "../helpers/workdir.ts";
 

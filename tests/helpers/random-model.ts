@@ -7,7 +7,7 @@ import { meta, writeGGUF, type GGUFTensorOut, type GGUFTypedValue } from "../../
 import { writeSafetensors } from "../../src/formats/safetensors.ts";
 import { typeByName } from "../../src/quant/table.ts";
 import { f16ToF32, f32ToF16 } from "../../src/quant/half.ts";
-import { hfFromCanonical } from "../../src/model/weights.ts";
+import { hfFromCanonical } from "../../src/formats/hf-names.ts";
 import { rng } from "./numeric.ts";
 import { byteLevelVocab, type ToyVocab } from "./toy-vocab.ts";
 

@@ -1,6 +1,6 @@
 """GGUF teacher: metadata and tensors through PyPI `gguf` (llama.cpp's own reader and dequantizers). Tensor rows are
 kept as stored: GGUF llama files hold q/k rows permuted for the interleaved RoPE pairs, and the exported config
-says `ropeLayout: interleaved` (qwen2/qwen3 GGUF files: neox), exactly as src/model/config.ts configFromGGUF."""
+says `ropeLayout: interleaved` (qwen2/qwen3 GGUF files: neox), exactly as src/config/from-gguf.ts configFromGGUF."""
 from __future__ import annotations
 
 import math

@@ -1,6 +1,6 @@
 """Hugging Face directory teacher: config.json, model.safetensors (or shards listed in model.safetensors.index.json),
 tokenizer.json, tokenizer_config.json (+ chat_template.jinja), generation_config.json — the files
-src/model/sources.ts openHFDirectory reads. HF q/k rows are in the `neox` (half-split) layout, as the config says."""
+src/open/hf-dir.ts openHFDirectory reads. HF q/k rows are in the `neox` (half-split) layout, as the config says."""
 from __future__ import annotations
 
 import json

@@ -5,11 +5,11 @@
 import { Engine } from "../engine/engine.ts";
 import { SingleThread } from "../engine/exec.ts";
 import { DbllmError, throwIfAborted } from "../errors.ts";
-import { ropeInvFreq } from "../model/config.ts";
+import { ropeInvFreq } from "../config/rope.ts";
 import { Forward, type InputSite } from "../model/forward.ts";
 import { KVCache } from "../model/kv-cache.ts";
 import { placeWeights } from "../model/loader.ts";
-import type { OpenedModel } from "../model/sources.ts";
+import type { OpenedModel } from "../open/types.ts";
 
 const READERS: Record<InputSite, string[]> = {
   attn: ["attn_q", "attn_k", "attn_v"],

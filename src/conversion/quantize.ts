@@ -7,11 +7,11 @@ import { dbllmMetadataStrings, type TensorTypeEntry } from "../formats/dbllm.ts"
 import { safetensorsLayout } from "../formats/safetensors.ts";
 import { tensorRowChunks } from "../formats/tensor-rows.ts";
 import { matchTensors } from "../model/loader.ts";
-import type { OpenedModel, TensorRef } from "../model/sources.ts";
+import type { OpenedModel, TensorRef } from "../open/types.ts";
 import type { TensorSpec } from "../model/weights.ts";
-import { fdbZeroBits } from "./fdb-codec.ts";
-import type { FdbMethod } from "./fdb.ts";
-import { fdbType, requireDecodable, typeByName, type TensorType } from "./table.ts";
+import { fdbZeroBits } from "../quant/fdb-codec.ts";
+import type { FdbMethod } from "../quant/fdb.ts";
+import { fdbType, requireDecodable, typeByName, type TensorType } from "../quant/table.ts";
 
 export interface QuantizeOptions {
   /** fdb / rtn: 2-bit fdb2 linear layers; q8: int8 linear layers (Q8_0), a high-precision reference. */
