@@ -17,13 +17,15 @@ export type DbllmErrorCode =
   | "NOT_FOUND" // a path or URL that does not exist
   | "IO" // a read or fetch failed
   | "OUT_OF_MEMORY" // the model or context does not fit into wasm memory
-  | "UNSUPPORTED_ENVIRONMENT" // this runtime cannot run the kernels as given (no SIMD, or no wasm compilation from bytes)
+  | "UNSUPPORTED_ENVIRONMENT" // this runtime cannot run the kernels as given (no SIMD or relaxed SIMD, or no wasm compilation from bytes)
+  | "WORKER_FAILED" // a worker of the thread pool failed to start, stopped answering, or a kernel failed in it
   | "EMPTY_PROMPT"
   | "CONTEXT_OVERFLOW" // prompt or generation longer than the context (with onContextFull: 'error')
   | "INVALID_TEXT" // text that is not well-formed Unicode / UTF-8, or that the vocabulary has no tokens for
   | "INVALID_ARGUMENT"
   | "ABORTED" // an AbortSignal fired
-  | "DISPOSED"; // a model or session used after dispose()
+  | "DISPOSED" // a model or session used after dispose()
+  | "INTERNAL"; // an invariant of dbllm itself broke: a bug, whatever the input
 
 export class DbllmError extends Error {
   readonly code: DbllmErrorCode;
@@ -41,4 +43,9 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 export function invalidArgument(message: string): DbllmError {
   return new DbllmError("INVALID_ARGUMENT", message);
+}
+
+/** A broken invariant of dbllm's own (never caused by input): reported as a bug, with what broke. */
+export function internalError(message: string): DbllmError {
+  return new DbllmError("INTERNAL", `internal: ${message} (a bug in dbllm; please report it)`);
 }

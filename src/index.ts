@@ -1,5 +1,6 @@
 // dbllm's whole public API. Everything else under src/ is internal and may change.
-import { Model, type LoadOptions } from "./model/model.ts";
+import type { LoadOptions } from "./model/load-options.ts";
+import { Model } from "./model/model.ts";
 import type { ModelSource } from "./open/types.ts";
 
 /**
@@ -12,7 +13,8 @@ export function loadModel(source: ModelSource, options: LoadOptions = {}): Promi
 }
 
 export { Model } from "./model/model.ts";
-export type { LoadOptions, ModelInfo } from "./model/model.ts";
+export type { LoadOptions } from "./model/load-options.ts";
+export type { ModelInfo } from "./model/model.ts";
 export type { ModelSource } from "./open/types.ts";
 export { Session } from "./model/session.ts";
 export type { SessionOptions, ChatOptions } from "./model/session.ts";

@@ -106,6 +106,20 @@ test("unknown architecture, unknown or unreadable tensor types, missing and mis-
   const at = Buffer.from(unk).indexOf(name, 24) + name.length + 4 + 16; // name, n_dims, 2 dims → type
   new DataView(unk.buffer).setUint32(at, 99, true);
   await rejects("UNSUPPORTED_TENSOR_TYPE", () => loadModel(unk), "GGML type 99");
+  // … which is no reason to refuse a file that holds it in a tensor the model does not use
+  const extra = rewrite((_, ts) => { ts.push({ name: "extra.future", type: { name: "future", ggml: 99, blockSize: 1, blockBytes: 1 }, shape: [8], data: new Uint8Array(8) }); });
+  (await loadModel(extra, { threads: 1 })).dispose();
+  // a safetensors dtype dbllm has no row for, in a tensor the model needs
+  const stDir = path.join(dir, "hf-f8"); rmSync(stDir, { recursive: true, force: true });
+  cpSync(built.hfDir, stDir, { recursive: true });
+  const shard = readFileSync(path.join(stDir, "model.safetensors")), n = Number(shard.readBigUInt64LE(0));
+  const header = JSON.parse(shard.subarray(8, 8 + n).toString());
+  header["model.layers.0.mlp.up_proj.weight"].dtype = "F8_E4M3";
+  const json = Buffer.from(JSON.stringify(header)), len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(path.join(stDir, "model.safetensors"), Buffer.concat([len, json, shard.subarray(8 + n)]));
+  const f8 = await rejects("UNSUPPORTED_TENSOR_TYPE", () => loadModel(stDir), "a safetensors F8_E4M3 tensor");
+  assert.match(f8.message, "blk.0.ffn_up.weight has type F8_E4M3");
   const cfgDir = path.join(dir, "hf-arch"); rmSync(cfgDir, { recursive: true, force: true });
   cpSync(built.hfDir, cfgDir, { recursive: true });
   const cfg = JSON.parse(readFileSync(path.join(cfgDir, "config.json"), "utf8"));
@@ -116,6 +130,20 @@ test("unknown architecture, unknown or unreadable tensor types, missing and mis-
   await rejects("TOKENIZER", () => loadModel(cfgDir), "HF directory without tokenizer.json");
   await rejects("NOT_FOUND", () => loadModel(path.join(dir, "nope.gguf")), "missing file");
   await rejects("INVALID_FILE", () => loadModel(new Uint8Array(100).fill(7)), "random bytes");
+});
+
+test("options are checked before any I/O: a bad option wins over a file that does not exist", async () => {
+  const nowhere = path.join(dir, "no-such-model.gguf");
+  const bad: [string, Record<string, unknown>][] = [
+    ["kernel", { kernel: "fastest" }], ["simd", { simd: "sse" }], ["cache", { cache: "opsf" }], ["fetch", { fetch: "curl" }],
+    ["onProgress", { onProgress: 1 }], ["threads", { threads: 0 }], ["batchSize", { batchSize: 0 }], ["contextLength", { contextLength: -1 }],
+    ["wasmModules", { wasmModules: { fast: 1 } }],
+  ];
+  for (const [name, o] of bad) {
+    const e = await rejects("INVALID_ARGUMENT", () => loadModel(nowhere, o as never), `${name}: ${JSON.stringify(o)}`);
+    assert.match(e.message, name);
+  }
+  await rejects("NOT_FOUND", () => loadModel(nowhere, { kernel: "lut", simd: "auto", cache: false }), "good options, missing file");
 });
 
 test("prompts: empty, longer than the context, ids outside the vocabulary, lone surrogates; abort mid-stream", async () => {

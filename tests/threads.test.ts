@@ -4,7 +4,9 @@ import path from "node:path";
 import { writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { loadModel } from "../src/index.ts";
+import { DbllmError, loadModel } from "../src/index.ts";
+import { Engine } from "../src/engine/engine.ts";
+import { Pool } from "../src/engine/pool.ts";
 import { openModel } from "../src/open/open-model.ts";
 import { quantizeModel } from "../src/conversion/quantize.ts";
 import { buildRandomModel } from "./helpers/random-model.ts";
@@ -45,6 +47,29 @@ test("threads: 1 and invalid thread counts", async () => {
   const m = await loadModel(built.gguf, { threads: 1 });
   assert.equal(m.info().threads, { count: 1, reason: "threads: 1 requested" });
   await assert.not.ok(await loadModel(built.gguf, { threads: 0 }).then(() => true, (e) => e.code !== "INVALID_ARGUMENT"));
+});
+
+test("a kernel that fails in a worker is a WORKER_FAILED error, and the pool runs the next job", async () => {
+  const engine = await Engine.create({ shared: true });
+  const pool = await Pool.create(engine, 2, "test");
+  const K = 4, M = 16;
+  const x = engine.allocF32(K, "x"), w = engine.arena.alloc(engine.k.f32x8_bytes(M, K), "w"), out = engine.allocF32(M, "out");
+  engine.f32(x, K).fill(1);
+  engine.u8(w, engine.k.f32x8_bytes(M, K)).fill(0);
+  // rows 0..7 (this thread's half) end exactly at the end of memory; rows 8..15 (the worker's) lie beyond it
+  const edge = engine.memory.buffer.byteLength - 8 * 4;
+  const job = (o: number) => [{ fn: "matmul_f32" as const, args: [o, x, w, 1, K, M], count: M, align: 8 }];
+  try {
+    pool.run(job(edge));
+    assert.unreachable("the worker's out-of-bounds store went unnoticed");
+  } catch (e) {
+    assert.instance(e, DbllmError);
+    assert.is((e as DbllmError).code, "WORKER_FAILED", (e as Error).message);
+  }
+  engine.f32(out, M).fill(Number.NaN);
+  pool.run(job(out));
+  assert.ok(engine.f32(out, M).every((v) => v === 0), "the next job ran on every row (zero weights)");
+  pool.dispose();
 });
 
 test.run();

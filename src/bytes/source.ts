@@ -1,7 +1,7 @@
 // Byte sources: one small interface over everything a model can come from (a file in Node, a URL, an
 // ArrayBuffer, a Blob). Readers only move forward through a source, so a URL can be consumed as one streamed
 // download; random-access sources simply ignore that restriction.
-import { DbllmError, throwIfAborted } from "../errors.ts";
+import { DbllmError, internalError, throwIfAborted } from "../errors.ts";
 
 export interface ByteSource {
   /** Human-readable origin, used in error messages. */
@@ -73,7 +73,7 @@ export function streamSource(stream: ReadableStream<Uint8Array>, name: string, s
     name,
     size,
     async read(offset, length) {
-      if (offset < base) throw new Error(`internal: backward read at ${offset} of forward-only ${name} (at ${base})`);
+      if (offset < base) throw internalError(`backward read at ${offset} of forward-only ${name} (at ${base})`);
       while (!done && base + pendingBytes < offset + length) await pull();
       // drop what lies before `offset`
       while (pending.length && base + pending[0].byteLength <= offset) { base += pending[0].byteLength; pendingBytes -= pending[0].byteLength; pending.shift(); }

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { GenerateOptions } from "../generate/options.ts";
-import type { LoadOptions } from "../model/model.ts";
+import type { LoadOptions } from "../index.ts";
 
 export class UsageError extends Error {}
 

@@ -1,6 +1,6 @@
 // Loads the model a command names, with a progress bar unless --quiet.
 import { loadModel, type Model } from "../index.ts";
-import type { LoadOptions } from "../model/model.ts";
+import type { LoadOptions } from "../index.ts";
 import { progressBar } from "./progress.ts";
 
 export async function loadForCli(path: string, options: LoadOptions, quiet: boolean): Promise<Model> {

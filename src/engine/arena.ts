@@ -1,7 +1,7 @@
 // The host-side allocator of wasm linear memory. Kernels never allocate; the host places weights, KV caches
 // and scratch buffers here. First-fit over a sorted free list with coalescing; memory grows on demand up to
 // the wasm32 limit of 4 GiB. Views over memory must be re-made after growth (see Engine.f32 / Engine.u8).
-import { DbllmError } from "../errors.ts";
+import { DbllmError, internalError } from "../errors.ts";
 
 const PAGE = 65536;
 export const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
@@ -42,7 +42,7 @@ export class Arena {
 
   dealloc(ptr: number): void {
     const size = this.used.get(ptr);
-    if (size === undefined) throw new Error(`internal: free of unknown pointer ${ptr}`);
+    if (size === undefined) throw internalError(`free of unknown pointer ${ptr}`);
     this.used.delete(ptr);
     this.allocated -= size;
     this.release(ptr, size);

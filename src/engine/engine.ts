@@ -70,7 +70,7 @@ export async function loadKernels(options: KernelOptions = {}): Promise<Kernels>
   const wanted = (shared ? ["relaxed-threads", "simd-threads"] : ["relaxed", "simd"]).filter((b) => pref === "auto" || b.split("-")[0] === pref) as KernelBuild[];
   const build = wanted.find((b) => available.includes(b));
   if (!build) {
-    if (!given) throw new DbllmError("INVALID_ARGUMENT", "relaxed SIMD is not available in this engine (Node 20 needs --experimental-wasm-relaxed-simd)");
+    if (!given) throw new DbllmError("UNSUPPORTED_ENVIRONMENT", "relaxed SIMD is not available in this engine (Node 20 needs --experimental-wasm-relaxed-simd)");
     throw new DbllmError("INVALID_ARGUMENT", `wasmModules has no ${wanted.join(" or ")} build, which this load needs (given: ${available.join(", ") || "none"})`);
   }
   if (given) return { build, module: given[build]! };

@@ -1,6 +1,6 @@
 // The worker pool: N−1 workers plus the calling thread run each job's ranges over one shared wasm memory.
 // One pool per engine; see pool-protocol.ts for the wire format and docs/THREADS.md for the design.
-import { DbllmError } from "../errors.ts";
+import { DbllmError, internalError } from "../errors.ts";
 import { platform } from "#platform";
 import type { Engine } from "./engine.ts";
 import { RANGE_KERNELS } from "./kernels.generated.ts";
@@ -31,7 +31,7 @@ export class Pool implements Executor {
 
   /** Starts `threads − 1` workers on the engine's shared memory (the engine must have been created shared). */
   static async create(engine: Engine, threads: number, reason: string): Promise<Pool> {
-    if (!(engine.memory.buffer instanceof SharedArrayBuffer)) throw new Error("internal: the pool needs a shared-memory engine");
+    if (!(engine.memory.buffer instanceof SharedArrayBuffer)) throw internalError("the pool needs a shared-memory engine");
     if (threads - 1 > MAX_WORKERS) throw new DbllmError("INVALID_ARGUMENT", `at most ${MAX_WORKERS + 1} threads`);
     const control = engine.arena.alloc(CONTROL_BYTES + (threads - 1) * SLOT_BYTES, "pool control block");
     engine.u8(control, CONTROL_BYTES + (threads - 1) * SLOT_BYTES).fill(0);
@@ -44,9 +44,9 @@ export class Pool implements Executor {
           worker.onMessage((msg) => {
             const m = msg as WorkerMessage;
             if (m.type === "dbllm:ready") resolve();
-            else reject(new DbllmError("INVALID_ARGUMENT", `a pool worker failed to start: ${m.message}`));
+            else reject(new DbllmError("WORKER_FAILED", `a pool worker failed to start: ${m.message}`));
           });
-          worker.onError((e) => reject(new DbllmError("INVALID_ARGUMENT", `a pool worker failed to start: ${e.message}`)));
+          worker.onError((e) => reject(new DbllmError("WORKER_FAILED", `a pool worker failed to start: ${e.message}`)));
         });
         const init: WorkerInit = { type: "dbllm:init", module: engine.module, memory: engine.memory, control, slot: control + CONTROL_BYTES + w * SLOT_BYTES, index: w };
         worker.postMessage(init);
@@ -75,7 +75,7 @@ export class Pool implements Executor {
       calls.forEach((c, i) => {
         const [a, b] = parts[i][w];
         if (a >= b) return;
-        if (n === MAX_CALLS || c.args.length + 2 > MAX_ARGS) throw new Error("internal: pool job too large");
+        if (n === MAX_CALLS || c.args.length + 2 > MAX_ARGS) throw internalError("pool job too large");
         const base = 1 + n * (2 + MAX_ARGS);
         slot[base] = KERNEL_INDEX.get(c.fn)!;
         slot[base + 1] = c.args.length + 2;
@@ -102,19 +102,19 @@ export class Pool implements Executor {
     const canSleep = platform.canBlock;
     const start = performance.now();
     for (let r = Atomics.load(ctrl, REMAINING); r !== 0; r = Atomics.load(ctrl, REMAINING)) {
-      if (r < 0) { this.dispose(); throw new Error(`internal: pool job counter went negative (${r})`); }
+      if (r < 0) { this.dispose(); throw new DbllmError("WORKER_FAILED", `the pool's job counter went negative (${r}); the pool was stopped`); }
       const waited = performance.now() - start;
       if (canSleep && waited > SPIN_MS) Atomics.wait(ctrl, REMAINING, r, 1);
       if (waited > JOB_TIMEOUT_MS) {
         const seq = Atomics.load(ctrl, SEQ);
         const states = this.workers.map((_, w) => `worker ${w + 1}: state ${Atomics.load(ctrl, WORKER_STATE(w))}, last job ${Atomics.load(ctrl, WORKER_DONE(w))}`);
         this.dispose();
-        throw new DbllmError("INVALID_ARGUMENT", `a pool job (${seq}) did not finish within ${JOB_TIMEOUT_MS / 1000} s; the pool was stopped (${states.join("; ")}; states: 1 polling, 2 sleeping, 3 running, 4 stopped, 5 failed)`);
+        throw new DbllmError("WORKER_FAILED", `a pool job (${seq}) did not finish within ${JOB_TIMEOUT_MS / 1000} s; the pool was stopped (${states.join("; ")}; states: 1 polling, 2 sleeping, 3 running, 4 stopped, 5 failed)`);
       }
     }
     if (Atomics.load(ctrl, ERROR)) {
       Atomics.store(ctrl, ERROR, 0);
-      throw new DbllmError("INVALID_ARGUMENT", "a kernel failed in a pool worker");
+      throw new DbllmError("WORKER_FAILED", "a kernel failed in a pool worker");
     }
   }
 

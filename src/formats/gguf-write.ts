@@ -1,6 +1,7 @@
 // GGUF writer (version 3). Used to build test and benchmark models that llama.cpp can load, and by converters.
 // Values carry their GGUF type explicitly (`meta.u32(...)`), because JS numbers do not say which integer type
 // llama.cpp expects for a key.
+import { invalidArgument } from "../errors.ts";
 import type { TensorType } from "../quant/table.ts";
 import { GGUF_MAGIC, GGUFValueType as T, type GGUFFile } from "./gguf.ts";
 
@@ -29,7 +30,7 @@ export function typedMetadata(file: GGUFFile, keep: (key: string) => boolean = (
     if (!keep(key)) continue;
     const t = file.metadataTypes.get(key)!;
     if (t.type === T.ARRAY) {
-      if (t.elementType === T.ARRAY) throw new Error(`cannot re-write nested array ${key}`);
+      if (t.elementType === T.ARRAY) throw invalidArgument(`cannot re-write nested array ${key}`);
       out[key] = { type: T.ARRAY, elementType: t.elementType!, value: value as ArrayLike<number> | string[] | boolean[] };
     } else out[key] = { type: t.type, value: typeof value === "bigint" ? Number(value) : value } as GGUFTypedValue;
   }
@@ -84,7 +85,7 @@ class Out {
       case T.UINT64: d.setBigUint64(o, BigInt(v as number), true); break;
       case T.INT64: d.setBigInt64(o, BigInt(v as number), true); break;
       case T.FLOAT64: d.setFloat64(o, v as number, true); break;
-      default: throw new Error(`cannot write GGUF value type ${type}`);
+      default: throw invalidArgument(`cannot write GGUF value type ${type}`);
     }
     this.n += k; this.length += k;
   }
@@ -121,7 +122,7 @@ export function* writeGGUF(metadata: Record<string, GGUFTypedValue>, tensors: GG
     o.str(t.name);
     o.u32(t.shape.length);
     for (const d of t.shape.slice().reverse()) o.u64(d);
-    if (t.type.ggml === undefined) throw new Error(`type ${t.type.name} has no GGUF id`);
+    if (t.type.ggml === undefined) throw invalidArgument(`type ${t.type.name} has no GGUF id`);
     o.u32(t.type.ggml);
     o.u64(rel);
     rel += Math.ceil(sizes[i] / alignment) * alignment;
@@ -132,7 +133,7 @@ export function* writeGGUF(metadata: Record<string, GGUFTypedValue>, tensors: GG
   for (let i = 0; i < tensors.length; i++) {
     const t = tensors[i];
     const data = typeof t.data === "function" ? t.data() : t.data;
-    if (data.byteLength !== sizes[i]) throw new Error(`tensor ${t.name}: ${data.byteLength} bytes given, ${sizes[i]} expected`);
+    if (data.byteLength !== sizes[i]) throw invalidArgument(`tensor ${t.name}: ${data.byteLength} bytes given, ${sizes[i]} expected`);
     o.bytes(data);
     pad(data.byteLength);
     yield* o.take();

@@ -5,7 +5,7 @@ import { DbllmError } from "../errors.ts";
 import { tensorBytes, typeByGgml, type TensorType } from "../quant/table.ts";
 import { Cursor, parseGrowingPrefix } from "./binary.ts";
 import type { ByteSource } from "../bytes/source.ts";
-import { checkTensorLayout, elementCount, type TensorInfo } from "./tensor-info.ts";
+import { checkTensorLayout, elementCount, type TensorInfo, type UnreadableTensor } from "./tensor-info.ts";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
@@ -25,6 +25,8 @@ export interface GGUFFile {
   /** The stored type of each metadata value (and of array elements), so a writer can reproduce it exactly. */
   readonly metadataTypes: Map<string, { type: GGUFValueType; elementType?: GGUFValueType }>;
   readonly tensors: TensorInfo[];
+  /** Tensors of a GGML type id dbllm does not know (their size is unknown too). */
+  readonly unreadable: UnreadableTensor[];
   /** Absolute offset of the tensor data section. */
   readonly dataOffset: number;
   readonly alignment: number;
@@ -144,7 +146,7 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
     throw new DbllmError("INVALID_FILE", `${name}: general.alignment = ${String(alignment)} is not a power of two`);
   }
 
-  const raw: { name: string; dims: number[]; type: TensorType; rel: number }[] = [];
+  const raw: { name: string; dims: number[]; type: TensorType | undefined; typeId: number; rel: number }[] = [];
   for (let i = 0; i < nTensors; i++) {
     const tname = str(`tensor #${i} name`);
     const nd = c.u32(`${tname} dimension count`);
@@ -156,31 +158,36 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
       dims.push(v);
     }
     const typeId = c.u32(`${tname} type`);
-    const type: TensorType = typeByGgml(typeId) ?? { name: `GGML type ${typeId}`, blockSize: 1, blockBytes: NaN };
+    const type = typeByGgml(typeId);
     const rel = c.u64(`${tname} offset`);
     if (elementCount(dims) > MAX_ELEMENTS) throw new DbllmError("SIZE_LIMIT", `${name}: tensor ${tname} has ${elementCount(dims)} elements`);
-    raw.push({ name: tname, dims, type, rel });
+    raw.push({ name: tname, dims, type, typeId, rel });
   }
   const dataOffset = Math.ceil(c.pos / alignment) * alignment;
 
   const seen = new Set<string>();
-  const tensors: TensorInfo[] = raw.map(({ name: tname, dims, type, rel }) => {
+  const tensors: TensorInfo[] = [], unreadable: UnreadableTensor[] = [];
+  for (const { name: tname, dims, type, typeId, rel } of raw) {
     if (seen.has(tname)) throw new DbllmError("INVALID_FILE", `${name}: tensor ${tname} appears twice`);
     seen.add(tname);
     if (rel % alignment !== 0) throw new DbllmError("INVALID_FILE", `${name}: tensor ${tname} offset ${rel} is not aligned to ${alignment}`);
-    const shape = dims.slice().reverse();
-    const byteLength = Number.isNaN(type.blockBytes) ? NaN : tensorBytes(type, elementCount(dims), tname);
+    const offset = dataOffset + rel;
+    if (!type) { // its size is the type's secret: only the offset can be checked
+      if (fileSize !== undefined && offset > fileSize) throw new DbllmError("TRUNCATED_FILE", `${name}: tensor ${tname} starts at byte ${offset} but the file has ${fileSize}`);
+      unreadable.push({ name: tname, typeName: `GGML type ${typeId}`, offset, byteLength: undefined });
+      continue;
+    }
+    const byteLength = tensorBytes(type, elementCount(dims), tname);
     if (dims[0] % type.blockSize !== 0) {
       throw new DbllmError("TENSOR_SHAPE", `${name}: tensor ${tname} row length ${dims[0]} is not a multiple of the ${type.name} block size`);
     }
-    const offset = dataOffset + rel;
-    if (fileSize !== undefined && offset + (Number.isNaN(byteLength) ? 0 : byteLength) > fileSize) {
+    if (fileSize !== undefined && offset + byteLength > fileSize) {
       throw new DbllmError("TRUNCATED_FILE", `${name}: tensor ${tname} ends at byte ${offset + byteLength} but the file has ${fileSize}`);
     }
-    return { name: tname, type, shape, offset, byteLength };
-  });
-  checkTensorLayout(tensors, name); // padding between tensors is allowed, sharing bytes is not
-  return { version, metadata, metadataTypes, tensors, dataOffset, alignment };
+    tensors.push({ name: tname, type, shape: dims.slice().reverse(), offset, byteLength });
+  }
+  checkTensorLayout([...tensors, ...unreadable], name); // padding between tensors is allowed, sharing bytes is not
+  return { version, metadata, metadataTypes, tensors, unreadable, dataOffset, alignment };
 }
 
 /** Typed metadata accessors with clear errors. */

@@ -1,14 +1,16 @@
 // safetensors reader and writer: an 8-byte little-endian header length N, N bytes of JSON
 // ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}), then the raw data.
 // The .dbllm model file is a safetensors file, so the same code reads both.
-import { DbllmError } from "../errors.ts";
-import { tensorBytes, typeBySafetensors, typeByName, type TensorType } from "../quant/table.ts";
+import { DbllmError, invalidArgument } from "../errors.ts";
+import { tensorBytes, typeBySafetensors, typeByName } from "../quant/table.ts";
 import { readExact, type ByteSource } from "../bytes/source.ts";
-import { checkTensorLayout, elementCount, type TensorInfo } from "./tensor-info.ts";
+import { checkTensorLayout, elementCount, type TensorInfo, type UnreadableTensor } from "./tensor-info.ts";
 
 export interface SafetensorsFile {
   readonly metadata: Record<string, string>;
   readonly tensors: TensorInfo[];
+  /** Tensors of a dtype dbllm has no row for. */
+  readonly unreadable: UnreadableTensor[];
   readonly dataOffset: number;
 }
 
@@ -21,7 +23,7 @@ export function looksLikeSafetensors(first16: Uint8Array): boolean {
   return n > 1n && n <= BigInt(MAX_HEADER) && first16[8] === 0x7b; // '{'
 }
 
-export async function readSafetensors(source: ByteSource, resolveType: (dtype: string) => TensorType | undefined = defaultType): Promise<SafetensorsFile> {
+export async function readSafetensors(source: ByteSource): Promise<SafetensorsFile> {
   const lenBytes = await readExact(source, 0, 8, "the safetensors header length");
   const n = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER)) throw new DbllmError("SIZE_LIMIT", `${source.name}: safetensors header of ${n} bytes is absurd`);
@@ -36,23 +38,13 @@ export async function readSafetensors(source: ByteSource, resolveType: (dtype: s
   } catch (e) {
     throw new DbllmError("INVALID_FILE", `${source.name}: safetensors header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
-  return parseSafetensorsHeader(header, 8 + headerLength, source.size, source.name, resolveType);
+  return parseSafetensorsHeader(header, 8 + headerLength, source.size, source.name);
 }
 
-function defaultType(dtype: string): TensorType | undefined {
-  return typeBySafetensors(dtype);
-}
-
-export function parseSafetensorsHeader(
-  header: unknown,
-  dataOffset: number,
-  fileSize: number | undefined,
-  name: string,
-  resolveType: (dtype: string) => TensorType | undefined = defaultType,
-): SafetensorsFile {
+export function parseSafetensorsHeader(header: unknown, dataOffset: number, fileSize: number | undefined, name: string): SafetensorsFile {
   if (!header || typeof header !== "object" || Array.isArray(header)) throw new DbllmError("INVALID_FILE", `${name}: safetensors header is not a JSON object`);
   const metadata: Record<string, string> = {};
-  const tensors: TensorInfo[] = [];
+  const tensors: TensorInfo[] = [], unreadable: UnreadableTensor[] = [];
   for (const [key, value] of Object.entries(header as Record<string, unknown>)) {
     if (key === "__metadata__") {
       if (!value || typeof value !== "object") throw new DbllmError("INVALID_FILE", `${name}: __metadata__ is not an object`);
@@ -74,25 +66,24 @@ export function parseSafetensorsHeader(
     if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0 || (end as number) < (begin as number)) {
       throw new DbllmError("INVALID_FILE", `${name}: tensor ${key} has invalid data_offsets`);
     }
-    const type = resolveType(t.dtype) ?? typeByName(t.dtype) ?? { name: t.dtype, blockSize: 1, blockBytes: NaN };
+    const type = typeBySafetensors(t.dtype) ?? typeByName(t.dtype);
     const elements = elementCount(shape as number[]);
     if (!Number.isSafeInteger(elements)) throw new DbllmError("SIZE_LIMIT", `${name}: tensor ${key} has an absurd shape`);
     const byteLength = (end as number) - (begin as number);
-    if (!Number.isNaN(type.blockBytes)) {
-      const expected = tensorBytes(type, elements, key);
-      if (expected !== byteLength) {
-        throw new DbllmError("INVALID_FILE", `${name}: tensor ${key} (${type.name} ${JSON.stringify(shape)}) needs ${expected} bytes but data_offsets span ${byteLength}`);
-      }
+    const expected = type && tensorBytes(type, elements, key);
+    if (type && expected !== byteLength) {
+      throw new DbllmError("INVALID_FILE", `${name}: tensor ${key} (${type.name} ${JSON.stringify(shape)}) needs ${expected} bytes but data_offsets span ${byteLength}`);
     }
     const offset = dataOffset + (begin as number);
     if (fileSize !== undefined && offset + byteLength > fileSize) {
       throw new DbllmError("TRUNCATED_FILE", `${name}: tensor ${key} ends at byte ${offset + byteLength} but the file has ${fileSize}`);
     }
-    tensors.push({ name: key, type, shape: shape as number[], offset, byteLength });
+    if (type) tensors.push({ name: key, type, shape: shape as number[], offset, byteLength });
+    else unreadable.push({ name: key, typeName: t.dtype, offset, byteLength });
   }
   tensors.sort((a, b) => a.offset - b.offset);
-  checkTensorLayout(tensors, name, { start: dataOffset, end: fileSize });
-  return { metadata, tensors, dataOffset };
+  checkTensorLayout([...tensors, ...unreadable], name, { start: dataOffset, end: fileSize });
+  return { metadata, tensors, unreadable, dataOffset };
 }
 
 export interface SafetensorsTensorOut {
@@ -133,7 +124,7 @@ export function* writeSafetensors(tensors: SafetensorsTensorOut[], metadata: Rec
   yield header;
   for (const t of tensors) {
     const data = typeof t.data === "function" ? t.data() : t.data;
-    if (data.byteLength !== t.byteLength) throw new Error(`tensor ${t.name}: ${data.byteLength} bytes given, ${t.byteLength} declared`);
+    if (data.byteLength !== t.byteLength) throw invalidArgument(`tensor ${t.name}: ${data.byteLength} bytes given, ${t.byteLength} declared`);
     yield data;
   }
 }

@@ -1,7 +1,7 @@
 // The decode loop: prefill the prompt (reusing what the session already holds), then sample, detokenize,
 // match stop strings and run the next forward pass, until a stop condition. Yields text as it becomes final.
 import { DbllmError, throwIfAborted } from "../errors.ts";
-import type { Tokenizer } from "../tokenizer/index.ts";
+import { checkTokenIds, type Tokenizer } from "../tokenizer/index.ts";
 import type { GenerationChunk, GenerationResult, ResolvedOptions, StopReason } from "./options.ts";
 import { Rng } from "./rng.ts";
 import { sample, type PenaltyHistory } from "./sampler.ts";
@@ -28,9 +28,7 @@ export async function* runGeneration(target: DecodeTarget, tokenizer: Tokenizer,
   if (prompt.length > target.capacity) {
     throw new DbllmError("CONTEXT_OVERFLOW", `the prompt has ${prompt.length} tokens but the context holds ${target.capacity}; shorten it or load the model with a larger contextLength`);
   }
-  for (const t of prompt) {
-    if (!Number.isInteger(t) || t < 0 || t >= tokenizer.vocabSize) throw new DbllmError("INVALID_ARGUMENT", `token id ${t} is outside the vocabulary (0..${tokenizer.vocabSize - 1})`);
-  }
+  checkTokenIds(prompt, tokenizer.vocabSize);
   throwIfAborted(o.signal);
   const rng = new Rng(o.seed);
   const eos = new Set(tokenizer.eosTokenIds);

@@ -7,7 +7,7 @@ import { DbllmError } from "../errors.ts";
 import type { ByteSource } from "../bytes/source.ts";
 import { tensorRowChunks } from "../formats/tensor-rows.ts";
 import type { FdbKernel, Linear } from "../quant/runtime.ts";
-import { requireDecodable, runtimeFor, type RuntimeChoice } from "../quant/table.ts";
+import { requireDecodable, runtimeFor, unreadableType, type RuntimeChoice } from "../quant/table.ts";
 import type { OpenedModel, TensorRef } from "../open/types.ts";
 import { weightSpecs, type TensorSpec, type Weights } from "./weights.ts";
 
@@ -55,6 +55,8 @@ export function matchTensors(model: OpenedModel): { spec: TensorSpec; ref: Tenso
   for (const spec of weightSpecs(model.config)) {
     const ref = model.tensors.get(spec.name);
     if (!ref) {
+      const typeName = model.unreadable.get(spec.name);
+      if (typeName !== undefined) throw unreadableType(spec.name, typeName);
       if (spec.optional) continue;
       const block = spec.name.startsWith("blk.") ? ` (the configuration has ${layers} layers)` : "";
       throw new DbllmError("MISSING_TENSOR", `${model.name}: tensor ${spec.name} is missing${block}`);
@@ -66,7 +68,6 @@ export function matchTensors(model: OpenedModel): { spec: TensorSpec; ref: Tenso
     if (!sameShape && !vectorOk) {
       throw new DbllmError("TENSOR_SHAPE", `${model.name}: tensor ${spec.name} has shape [${shape.join(", ")}], expected [${spec.shape.join(", ")}]`);
     }
-    if (Number.isNaN(ref.info.byteLength)) requireDecodable(ref.info.type, spec.name);
     out.push({ spec, ref });
   }
   return out;

@@ -1,65 +1,24 @@
 // The public Model: loads from any source, owns the wasm engine and weights, hands out sessions, and offers
 // generate()/chat() on a default session.
-import { checkKernelModules, Engine, loadKernels, type KernelPreference } from "../engine/engine.ts";
+import { Engine, loadKernels } from "../engine/engine.ts";
 import { SingleThread, type Executor } from "../engine/exec.ts";
-import { detectFeatures, type KernelModules } from "../engine/features.ts";
 import { Pool } from "../engine/pool.ts";
 import { platform } from "#platform";
-import { DbllmError, invalidArgument, throwIfAborted } from "../errors.ts";
+import { DbllmError, throwIfAborted } from "../errors.ts";
 import type { GenerateOptions } from "../generate/options.ts";
 import type { SamplingOptions } from "../generate/sampler.ts";
 import type { GenerationStream } from "../generate/stream.ts";
 import type { ChatMessage, Tokenizer } from "../tokenizer/index.ts";
-import { FDB_KERNELS, type FdbKernel } from "../quant/runtime.ts";
+import { FDB_KERNELS } from "../quant/runtime.ts";
 import type { ModelConfig } from "../config/model-config.ts";
 import { ropeInvFreq } from "../config/rope.ts";
 import { Forward } from "./forward.ts";
-import { placeWeights, weightBytes, type LoadProgress } from "./loader.ts";
+import { checkLoadOptions, threadPlan, type LoadOptions } from "./load-options.ts";
+import { placeWeights, weightBytes } from "./loader.ts";
 import { chatEncoder, type ModelCore } from "./model-core.ts";
 import { Session, type ChatOptions, type SessionOptions } from "./session.ts";
 import { openModel } from "../open/open-model.ts";
 import type { ModelSource } from "../open/types.ts";
-
-export interface LoadOptions {
-  /** Called as tensor data are read (bytes and fraction). */
-  onProgress?: (progress: LoadProgress) => void;
-  /** Context length of sessions (default: the model's trained context, at most 4096). */
-  contextLength?: number;
-  /** Aborts loading (rejects with DbllmError ABORTED). */
-  signal?: AbortSignal;
-  /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
-  simd?: KernelPreference;
-  /**
-   * The kernels precompiled, for runtimes that refuse to compile WebAssembly from bytes (Cloudflare Workers,
-   * Vercel Edge): the files of `dbllm/wasm/` imported as WebAssembly.Module objects, by build —
-   * `{ simd, relaxed, "simd-threads", "relaxed-threads" }`, any subset; the best one given that can run here is
-   * used. Importing "dbllm" with the "workerd" or "edge-light" condition passes { simd, relaxed } already.
-   */
-  wasmModules?: KernelModules;
-  /**
-   * Kernel for fdb2 (2-bit) matrices, all on the same stored bit planes: 'lut' (lookup tables with 6-bit table
-   * entries — the fastest here), 'lut-exact' (exact int8 lookup tables), 'popcount' (popcount over bit planes,
-   * also exact), or 'auto' (= 'lut'). See docs/KERNELS.md for speed and accuracy of each.
-   */
-  kernel?: FdbKernel;
-  /** Tokens per forward batch during prefill (default 64). */
-  batchSize?: number;
-  /** Custom fetch for URL sources. */
-  fetch?: typeof fetch;
-  /**
-   * Model cache for URL sources (browsers; ignored in Node, which reads files): true (the default in browsers)
-   * keeps the downloaded file in the Cache API (or OPFS where only that exists) and reuses it while the
-   * server's size/ETag/Last-Modified still match; false always downloads; 'cache-api' / 'opfs' pick one
-   * storage. A full quota only skips caching. See docs/BROWSER.md.
-   */
-  cache?: boolean | "cache-api" | "opfs";
-  /**
-   * Threads for matrix products and attention (default: min(logical cores, 4)). Needs WebAssembly threads and
-   * shared memory: browsers only offer them to cross-origin-isolated pages, edge runtimes not at all; where they
-   * are missing the model runs on one thread and info().threads says why.
-   */
-  threads?: number;
-}
 
 export interface ModelInfo {
   name: string;
@@ -82,16 +41,6 @@ export interface ModelInfo {
 
 const DEFAULT_MAX_CONTEXT = 4096;
 
-/** Whether `requested` threads can run here: shared wasm memory, workers, and (in browsers) isolation. */
-function threadPlan(requested: number, oneReason: string, modules: KernelModules | undefined): { shared: boolean; reason: string } {
-  if (requested === 1) return { shared: false, reason: oneReason };
-  const support = platform.threadSupport();
-  if (!support.ok) return { shared: false, reason: support.reason };
-  if (!detectFeatures(modules).sharedMemory) return { shared: false, reason: modules ? "wasmModules has no threads build" : "this engine has no WebAssembly threads (shared memory)" };
-  return { shared: true, reason: `${requested} threads` };
-}
-
-
 export class Model {
   private core: ModelCore;
   private defaultSession: Session | undefined;
@@ -103,24 +52,15 @@ export class Model {
 
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
     throwIfAborted(options.signal);
-    if (options.contextLength !== undefined && (!Number.isSafeInteger(options.contextLength) || options.contextLength < 1)) {
-      throw invalidArgument(`contextLength must be a positive integer, got ${options.contextLength}`);
-    }
-    const batch = options.batchSize ?? 64;
-    if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) throw invalidArgument(`batchSize must be an integer in [1, 4096]`);
-    const requested = options.threads ?? Math.min(platform.cpuCount(), 4);
-    if (!Number.isSafeInteger(requested) || requested < 1 || requested > 64) throw invalidArgument(`threads must be an integer in [1, 64], got ${options.threads}`);
-    const oneReason = options.threads === 1 ? "threads: 1 requested" : "one logical core available";
-    const modules = checkKernelModules(options.wasmModules);
-    const threading = threadPlan(requested, oneReason, modules);
+    // Every option is checked before anything is read, downloaded or compiled.
+    const { batch, threads: requested, kernel, modules } = checkLoadOptions(options);
+    const threading = threadPlan(requested, options.threads === 1 ? "threads: 1 requested" : "one logical core available", modules);
     // The kernels before the model: a runtime that cannot run them refuses before any byte is downloaded.
     const kernels = await loadKernels({ simd: options.simd, shared: threading.shared, modules });
     throwIfAborted(options.signal);
     const opened = await openModel(source, { signal: options.signal, fetch: options.fetch, cache: options.cache });
     let exec: Executor | undefined;
     try {
-      const kernel = options.kernel ?? "auto";
-      if (typeof kernel !== "string" || !Object.hasOwn(FDB_KERNELS, kernel)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
       const contextLength = options.contextLength ?? Math.min(opened.config.contextLength, DEFAULT_MAX_CONTEXT);
       // Shared memories declare their maximum up front; in browsers ask for what this model needs (weights,
       // two default-sized sessions, scratch) rather than 4 GiB of address space. Node reserves 4 GiB cheaply.

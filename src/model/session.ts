@@ -5,7 +5,7 @@ import { yieldToEventLoop } from "../generate/yield.ts";
 import { runGeneration, type DecodeTarget } from "../generate/generate.ts";
 import { resolveOptions, type ContextFullPolicy, type GenerateOptions } from "../generate/options.ts";
 import { GenerationStream } from "../generate/stream.ts";
-import type { ChatMessage } from "../tokenizer/index.ts";
+import { checkTokenIds, type ChatMessage } from "../tokenizer/index.ts";
 import type { ModelCore } from "./model-core.ts";
 import { KVCache } from "./kv-cache.ts";
 
@@ -47,7 +47,7 @@ export class Session implements DecodeTarget {
   async evaluate(ids: readonly number[]): Promise<Float32Array> {
     return this.exclusive(async () => {
       if (ids.length === 0) throw new DbllmError("EMPTY_PROMPT", "evaluate() needs at least one token");
-      this.checkIds(ids);
+      checkTokenIds(ids, this.core.config.vocabSize);
       if (this.held.length + ids.length > this.capacity) {
         throw new DbllmError("CONTEXT_OVERFLOW", `${this.held.length} + ${ids.length} tokens exceed the context of ${this.capacity}`);
       }
@@ -142,11 +142,6 @@ export class Session implements DecodeTarget {
     }
     this.held.push(...ids);
     return out;
-  }
-
-  private checkIds(ids: readonly number[]): void {
-    const V = this.core.config.vocabSize;
-    for (const t of ids) if (!Number.isInteger(t) || t < 0 || t >= V) throw new DbllmError("INVALID_ARGUMENT", `token id ${t} is outside the vocabulary (0..${V - 1})`);
   }
 
   /** Runs `fn` after every earlier operation on this session has finished. */

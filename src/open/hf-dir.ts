@@ -54,17 +54,18 @@ export async function openHFDirectory(dir: string): Promise<OpenedModel> {
   else throw new DbllmError("NOT_FOUND", `${dir} has neither model.safetensors nor model.safetensors.index.json`);
 
   const files: ByteSource[] = [];
-  const tensors = new Map<string, TensorRef>();
+  const tensors = new Map<string, TensorRef>(), unreadable = new Map<string, string>();
   try {
     for (const shard of shardNames) {
       const src = await platform.openFile(j(shard));
       files.push(src);
       const st = await readSafetensors(src);
-      for (const info of st.tensors) {
-        const canonical = canonicalFromHF(info.name);
+      for (const t of [...st.tensors, ...st.unreadable]) {
+        const canonical = canonicalFromHF(t.name);
         if (!canonical) continue;
-        if (tensors.has(canonical)) throw new DbllmError("INVALID_FILE", `${dir}: tensor ${info.name} appears in two shards`);
-        tensors.set(canonical, { info, file: files.length - 1 });
+        if (tensors.has(canonical) || unreadable.has(canonical)) throw new DbllmError("INVALID_FILE", `${dir}: tensor ${t.name} appears in two shards`);
+        if ("type" in t) tensors.set(canonical, { info: t, file: files.length - 1 });
+        else unreadable.set(canonical, t.typeName);
       }
     }
   } catch (e) {
@@ -72,7 +73,7 @@ export async function openHFDirectory(dir: string): Promise<OpenedModel> {
     throw e;
   }
   const metadata: Record<string, unknown> = { "hf.architectures": cfg.architectures, "hf.torch_dtype": cfg.torch_dtype, "hf.model_type": cfg.model_type };
-  return { format: "hf", name: dir, config, tokenizer, tensors, files, metadata, samplingDefaults };
+  return { format: "hf", name: dir, config, tokenizer, tensors, unreadable, files, metadata, samplingDefaults };
 }
 
 /**

@@ -67,15 +67,17 @@ async function openGGUF(src: ByteSource): Promise<OpenedModel> {
   const config = configFromGGUF(meta, names, embd?.shape[0]);
   const tokenizer = Tokenizer.fromGGUF(meta);
   const tensors = new Map(file.tensors.map((info) => [info.name, { info, file: 0 }]));
+  const unreadable = new Map(file.unreadable.map((t) => [t.name, t.typeName]));
   const metadata: Record<string, unknown> = {};
   for (const [k, v] of file.metadata) if (!k.startsWith("tokenizer.ggml.") && (typeof v !== "object")) metadata[k] = v;
-  return { format: "gguf", name: src.name, config, tokenizer, tensors, files: [src], metadata, samplingDefaults: {} };
+  return { format: "gguf", name: src.name, config, tokenizer, tensors, unreadable, files: [src], metadata, samplingDefaults: {} };
 }
 
 function openDbllm(src: ByteSource, st: Awaited<ReturnType<typeof readSafetensors>>): OpenedModel {
   const d = interpretDbllm(st, src.name);
   const tokenizer = Tokenizer.deserialize(d.tokenizer, `${src.name} tokenizer`);
   const tensors = new Map(d.tensors.map((info) => [info.name, { info, file: 0 }]));
+  const unreadable = new Map(st.unreadable.map((t) => [t.name, t.typeName]));
   const metadata: Record<string, unknown> = { "dbllm.quantization": d.quantization, "dbllm.provenance": d.provenance };
-  return { format: "dbllm", name: src.name, config: d.config, tokenizer, tensors, files: [src], metadata, samplingDefaults: {} };
+  return { format: "dbllm", name: src.name, config: d.config, tokenizer, tensors, unreadable, files: [src], metadata, samplingDefaults: {} };
 }

@@ -19,6 +19,8 @@ export interface OpenedModel {
   config: ModelConfig;
   tokenizer: Tokenizer;
   tensors: Map<string, TensorRef>;
+  /** Canonical names of the tensors whose type dbllm has no row for, with the type as the file names it. */
+  unreadable: Map<string, string>;
   /** Open sources, one per file (tensors of a file are read in offset order). */
   files: ByteSource[];
   /** Descriptive metadata for model.info(). */

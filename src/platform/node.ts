@@ -2,7 +2,7 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
 import path from "node:path";
-import { DbllmError } from "../errors.ts";
+import { DbllmError, internalError } from "../errors.ts";
 import { urlSource, type ByteSource } from "../bytes/source.ts";
 import type { Platform, WorkerHandle } from "./types.ts";
 
@@ -76,7 +76,7 @@ export const platform: Platform = {
   },
   async parentPort() {
     const { parentPort } = await import("node:worker_threads");
-    if (!parentPort) throw new Error("internal: not running in a worker");
+    if (!parentPort) throw internalError("not running in a worker");
     return { postMessage: (m) => parentPort.postMessage(m), once: (cb) => { parentPort.once("message", cb); } };
   },
   canBlock: true,

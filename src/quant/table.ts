@@ -136,10 +136,13 @@ export function tensorBytes(type: TensorType, elements: number, tensorName: stri
   return (elements / type.blockSize) * type.blockBytes;
 }
 
+/** The error for a tensor whose type dbllm cannot read: one it has a row for but no decoder, or one it does not know. */
+export function unreadableType(tensorName: string, typeName: string): DbllmError {
+  return new DbllmError("UNSUPPORTED_TENSOR_TYPE", `tensor ${tensorName} has type ${typeName}, which dbllm cannot read (readable: ${readableTypeNames().join(", ")})`);
+}
+
 export function requireDecodable(type: TensorType, tensorName: string): Required<Pick<TensorType, "decode">> & TensorType {
-  if (!type.decode) {
-    throw new DbllmError("UNSUPPORTED_TENSOR_TYPE", `tensor ${tensorName} has type ${type.name}, which dbllm cannot read (readable: ${readableTypeNames().join(", ")})`);
-  }
+  if (!type.decode) throw unreadableType(tensorName, type.name);
   return type as Required<Pick<TensorType, "decode">> & TensorType;
 }
 

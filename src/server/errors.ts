@@ -32,6 +32,7 @@ const DBLLM_STATUS: Partial<Record<DbllmErrorCode, [number, string]>> = {
   DISPOSED: [503, "model_unavailable"],
   OUT_OF_MEMORY: [503, "out_of_memory"],
   UNSUPPORTED_ENVIRONMENT: [503, "unsupported_environment"],
+  INTERNAL: [500, "internal_error"],
 };
 
 /** Turns anything thrown while serving a request into an HttpError (`param` names the prompt's field). */

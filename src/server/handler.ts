@@ -3,6 +3,7 @@
 // No Node built-ins may be imported from here (tests/handler-bundle.test.ts bundles it for a neutral platform).
 import { DbllmError, invalidArgument } from "../errors.ts";
 import type { Model } from "../model/model.ts";
+import { isTokenId, outsideVocabulary } from "../tokenizer/index.ts";
 import { readJsonBody } from "./body.ts";
 import { errorResponse, HttpError, toHttpError } from "./errors.ts";
 import { parseJob, randomId, type Endpoint, type JobLimits } from "./openai.ts";
@@ -180,8 +181,8 @@ export function createHandler(provider: ModelProvider, options: HandlerOptions =
     if (job.model !== undefined && job.model !== r.id) throw modelNotFound(job.model, r.id);
     if (job.endpoint === "completions" && Array.isArray(job.prompt)) {
       const V = r.model.config.vocabSize;
-      const bad = job.prompt.find((t) => t >= V);
-      if (bad !== undefined) throw new HttpError(400, `token id ${bad} is outside the vocabulary (0..${V - 1})`, "invalid_request_error", "prompt", "invalid_value");
+      const bad = job.prompt.find((t) => !isTokenId(t, V));
+      if (bad !== undefined) throw new HttpError(400, outsideVocabulary(bad, V), "invalid_request_error", "prompt", "invalid_value");
     }
     const echo = job.echo ? (typeof job.prompt === "string" ? job.prompt : r.model.tokenizer.decode(job.prompt!)) : "";
 

@@ -3,6 +3,7 @@
 // (the bytes) and `<h>.json` (CacheEntryInfo). The .json file is the commit record: it is removed before a
 // new download starts and written only after the .bin writable closed with the expected size, and read()
 // accepts an entry only when both exist and the sizes agree.
+import { internalError } from "../errors.ts";
 import type { CacheEntryInfo, CacheWriter, CachedFile, ModelStorage } from "./types.ts";
 
 export const OPFS_DIR = "dbllm-models-v1";
@@ -72,7 +73,7 @@ export class OpfsStorage implements ModelStorage {
         written += chunk.byteLength;
       },
       async commit() {
-        if (written !== info.size) throw new Error(`internal: committing ${written} of ${info.size} bytes`);
+        if (written !== info.size) throw internalError(`committing ${written} of ${info.size} bytes`);
         await w.close();
         const mw = await writable(await d.getFileHandle(`${name}.json`, { create: true }));
         await mw.write(new TextEncoder().encode(JSON.stringify(info)));

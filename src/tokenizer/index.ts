@@ -5,3 +5,4 @@ export type { StreamDecoder } from "./stream-decoder.ts";
 export { renderChatTemplate, strftime, type ChatMessage, type ChatTemplateOptions } from "./chat-template.ts";
 export { byteLevelBpeTokenizerJson } from "./hf.ts";
 export { TokenType } from "./gguf-vocab.ts";
+export { checkTokenIds, isTokenId, outsideVocabulary } from "./token-ids.ts";

@@ -9,6 +9,7 @@ import { ggufBackend } from "./gguf-vocab.ts";
 import { hfBackend } from "./hf.ts";
 import { LiteralGuard, outsideRanges } from "./literal-guard.ts";
 import { createStreamDecoder, decodeAll, type PieceSource, type StreamDecoder } from "./stream-decoder.ts";
+import { checkTokenId, isTokenId } from "./token-ids.ts";
 import type { TokenizerBackend } from "./types.ts";
 
 // String.prototype.isWellFormed is in Node 20 but not in the ES2022 typings this project compiles against.
@@ -50,11 +51,7 @@ export class Tokenizer {
   private readonly pieces: (Uint8Array | undefined)[];
   private readonly pieceSource: PieceSource;
   private literalGuard: LiteralGuard | undefined;
-  private readonly checkId = (id: number): void => {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-      throw invalidArgument(`token id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
-    }
-  };
+  private readonly checkId = (id: number): void => checkTokenId(id, this.vocabSize);
 
   private constructor(private readonly backend: TokenizerBackend, private readonly source: TokenizerSource) {
     this.pieces = new Array(backend.vocabSize);
@@ -147,7 +144,7 @@ export class Tokenizer {
   /** Ids the backend produced, checked: a damaged vocabulary must not hand undefined or -1 to the model. */
   private checked(ids: number[]): number[] {
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      if (!isTokenId(id, this.vocabSize)) {
         throw new DbllmError("TOKENIZER", `the tokenizer (${this.description}) produced token id ${id}, outside its vocabulary of ${this.vocabSize}; its files are inconsistent`);
       }
     }
@@ -175,7 +172,7 @@ export class Tokenizer {
 
   /** Control tokens (BOS, EOS, chat markers); skipped by decode({ skipSpecialTokens: true }). */
   isSpecial(id: number): boolean {
-    return Number.isInteger(id) && id >= 0 && id < this.vocabSize && this.backend.isSpecial(id);
+    return isTokenId(id, this.vocabSize) && this.backend.isSpecial(id);
   }
 
   /** Renders the model's chat template (see renderChatTemplate) with this model's BOS/EOS strings. */

@@ -1,0 +1,89 @@
+// loadModel's options, checked all at once before anything is read, downloaded or compiled, and the thread plan
+// they lead to.
+import { platform } from "#platform";
+import { checkKernelModules, type KernelPreference } from "../engine/engine.ts";
+import { detectFeatures, type KernelModules } from "../engine/features.ts";
+import { invalidArgument } from "../errors.ts";
+import { FDB_KERNELS, type FdbKernel } from "../quant/runtime.ts";
+import type { LoadProgress } from "./loader.ts";
+
+export interface LoadOptions {
+  /** Called as tensor data are read (bytes and fraction). */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Context length of sessions (default: the model's trained context, at most 4096). */
+  contextLength?: number;
+  /** Aborts loading (rejects with DbllmError ABORTED). */
+  signal?: AbortSignal;
+  /** Kernel build: 'auto' (relaxed SIMD where available), 'simd' or 'relaxed'. */
+  simd?: KernelPreference;
+  /**
+   * The kernels precompiled, for runtimes that refuse to compile WebAssembly from bytes (Cloudflare Workers,
+   * Vercel Edge): the files of `dbllm/wasm/` imported as WebAssembly.Module objects, by build —
+   * `{ simd, relaxed, "simd-threads", "relaxed-threads" }`, any subset; the best one given that can run here is
+   * used. Importing "dbllm" with the "workerd" or "edge-light" condition passes { simd, relaxed } already.
+   */
+  wasmModules?: KernelModules;
+  /**
+   * Kernel for fdb2 (2-bit) matrices, all on the same stored bit planes: 'lut' (lookup tables with 6-bit table
+   * entries — the fastest here), 'lut-exact' (exact int8 lookup tables), 'popcount' (popcount over bit planes,
+   * also exact), or 'auto' (= 'lut'). See docs/KERNELS.md for speed and accuracy of each.
+   */
+  kernel?: FdbKernel;
+  /** Tokens per forward batch during prefill (default 64). */
+  batchSize?: number;
+  /** Custom fetch for URL sources. */
+  fetch?: typeof fetch;
+  /**
+   * Model cache for URL sources (browsers; ignored in Node, which reads files): true (the default in browsers)
+   * keeps the downloaded file in the Cache API (or OPFS where only that exists) and reuses it while the
+   * server's size/ETag/Last-Modified still match; false always downloads; 'cache-api' / 'opfs' pick one
+   * storage. A full quota only skips caching. See docs/BROWSER.md.
+   */
+  cache?: boolean | "cache-api" | "opfs";
+  /**
+   * Threads for matrix products and attention (default: min(logical cores, 4)). Needs WebAssembly threads and
+   * shared memory: browsers only offer them to cross-origin-isolated pages, edge runtimes not at all; where they
+   * are missing the model runs on one thread and info().threads says why.
+   */
+  threads?: number;
+}
+
+/** The options as the load uses them. */
+export interface CheckedLoadOptions {
+  batch: number;
+  /** Threads asked for (or the default for this machine). */
+  threads: number;
+  kernel: FdbKernel;
+  modules: KernelModules | undefined;
+}
+
+const SIMD: readonly KernelPreference[] = ["auto", "simd", "relaxed"];
+const CACHE: readonly unknown[] = [true, false, "cache-api", "opfs"];
+
+/** Throws INVALID_ARGUMENT for the first option out of range. */
+export function checkLoadOptions(o: LoadOptions): CheckedLoadOptions {
+  if (o.contextLength !== undefined && (!Number.isSafeInteger(o.contextLength) || o.contextLength < 1)) {
+    throw invalidArgument(`contextLength must be a positive integer, got ${o.contextLength}`);
+  }
+  const batch = o.batchSize ?? 64;
+  if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) throw invalidArgument(`batchSize must be an integer in [1, 4096]`);
+  const threads = o.threads ?? Math.min(platform.cpuCount(), 4);
+  if (!Number.isSafeInteger(threads) || threads < 1 || threads > 64) throw invalidArgument(`threads must be an integer in [1, 64], got ${o.threads}`);
+  const kernel = o.kernel ?? "auto";
+  if (typeof kernel !== "string" || !Object.hasOwn(FDB_KERNELS, kernel)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
+  if (o.simd !== undefined && !SIMD.includes(o.simd)) throw invalidArgument(`simd must be one of ${SIMD.join(", ")}, got ${JSON.stringify(o.simd)}`);
+  if (o.cache !== undefined && !CACHE.includes(o.cache)) throw invalidArgument(`cache must be true, false, "cache-api" or "opfs", got ${JSON.stringify(o.cache)}`);
+  for (const f of ["onProgress", "fetch"] as const) {
+    if (o[f] !== undefined && typeof o[f] !== "function") throw invalidArgument(`${f} must be a function`);
+  }
+  return { batch, threads, kernel, modules: checkKernelModules(o.wasmModules) };
+}
+
+/** Whether `requested` threads can run here: shared wasm memory, workers, and (in browsers) isolation. */
+export function threadPlan(requested: number, oneReason: string, modules: KernelModules | undefined): { shared: boolean; reason: string } {
+  if (requested === 1) return { shared: false, reason: oneReason };
+  const support = platform.threadSupport();
+  if (!support.ok) return { shared: false, reason: support.reason };
+  if (!detectFeatures(modules).sharedMemory) return { shared: false, reason: modules ? "wasmModules has no threads build" : "this engine has no WebAssembly threads (shared memory)" };
+  return { shared: true, reason: `${requested} threads` };
+}
