@@ -1,6 +1,7 @@
 """The canonical model configuration: the same fields, names and meaning as `ModelConfig` in
 src/config/model-config.ts (what a .dbllm file stores as `dbllm.config`), and the rotary frequency schedule of
-`ropeInvFreq`."""
+`ropeInvFreq` (src/config/rope.ts). tests/fixtures/config-parity.json holds both to the same answers, refusals
+included (python/tests/test_config_parity.py)."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,28 @@ SUPPORTED = "llama, qwen2, qwen3 (HF: LlamaForCausalLM, MistralForCausalLM, Qwen
 
 
 class ConfigError(ValueError):
-    pass
+    """A configuration dbllm refuses; `code` is the DbllmError code the runtime refuses it with."""
+
+    def __init__(self, message: str, code: str = "INVALID_CONFIG"):
+        super().__init__(message)
+        self.code = code
+
+
+def _unsupported(message: str) -> ConfigError:
+    return ConfigError(message, "UNSUPPORTED_ARCHITECTURE")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _finite_positive(v) -> bool:
+    return _is_number(v) and math.isfinite(v) and v > 0
+
+
+def _is_size(v) -> bool:
+    """A whole number as JavaScript's Number.isSafeInteger sees one (256.0 is one)."""
+    return _is_number(v) and math.isfinite(v) and float(v).is_integer() and abs(v) <= 2 ** 53 - 1
 
 
 @dataclass
@@ -49,21 +71,49 @@ class ModelConfig:
 
 
 def validate(c: ModelConfig, origin: str) -> ModelConfig:
+    """validateConfig of src/config/model-config.ts: every field in the range the forward pass runs."""
+    if c.architecture not in ("llama", "qwen2", "qwen3"):
+        raise _unsupported(f"{origin}: architecture {c.architecture!r} is not supported (supported: {SUPPORTED})")
     for k in ["vocabSize", "dim", "nLayers", "nHeads", "nKvHeads", "headDim", "ffnDim", "ropeDim", "contextLength"]:
         v = getattr(c, k)
-        if not isinstance(v, int) or v <= 0 or v > 1 << 24:
+        if not _is_size(v) or v <= 0 or v > 1 << 24:
             raise ConfigError(f"{origin}: {k} = {v} is not a valid size")
-    if c.architecture not in ("llama", "qwen2", "qwen3"):
-        raise ConfigError(f"{origin}: architecture {c.architecture!r} is not supported (supported: {SUPPORTED})")
     if c.nHeads % c.nKvHeads:
         raise ConfigError(f"{origin}: {c.nHeads} attention heads are not a multiple of {c.nKvHeads} kv heads")
     if c.ropeDim > c.headDim or c.ropeDim % 2:
         raise ConfigError(f"{origin}: rope dimension {c.ropeDim} does not fit head size {c.headDim}")
-    if not (0 < c.normEps < 1):
+    if not (_finite_positive(c.normEps) and c.normEps < 1):
         raise ConfigError(f"{origin}: norm epsilon {c.normEps} is invalid")
+    if not _finite_positive(c.ropeTheta):
+        raise ConfigError(f"{origin}: rope theta {c.ropeTheta} is not a finite positive number")
+    if not _is_size(c.slidingWindow) or c.slidingWindow < 0:
+        raise ConfigError(f"{origin}: sliding window {c.slidingWindow} is invalid")
     if c.ropeLayout not in ("interleaved", "neox"):
         raise ConfigError(f"{origin}: rope layout {c.ropeLayout!r} is invalid")
+    _validate_rope_scaling(c.ropeScaling, origin)
     return c
+
+
+def _validate_rope_scaling(s, origin: str) -> None:
+    """validateRopeScaling of src/config/model-config.ts: what rope_inv_freq can compute."""
+    if not isinstance(s, dict):
+        raise ConfigError(f"{origin}: rope scaling {s!r} is not an object")
+    t = s.get("type")
+    if t == "none":
+        return
+    if t not in ("linear", "llama3"):
+        raise _unsupported(f"{origin}: rope scaling {t!r} is not supported (none, linear, llama3)")
+    if not _finite_positive(s.get("factor")):
+        raise ConfigError(f"{origin}: rope scaling factor {s.get('factor')} is not a finite positive number")
+    if t == "linear":
+        return
+    low, high, n = s.get("lowFreqFactor"), s.get("highFreqFactor"), s.get("originalContext")
+    if not _finite_positive(low):
+        raise ConfigError(f"{origin}: rope scaling low frequency factor {low} is not a finite positive number")
+    if not (_finite_positive(high) and high > low):
+        raise ConfigError(f"{origin}: rope scaling high frequency factor {high} must be finite and larger than the low one ({low})")
+    if not _is_size(n) or n < 1:
+        raise ConfigError(f"{origin}: rope scaling original context {n} is not a positive integer")
 
 
 def config_from_gguf(fields: Dict[str, Any], tensor_names: set, origin: str) -> ModelConfig:
@@ -72,7 +122,7 @@ def config_from_gguf(fields: Dict[str, Any], tensor_names: set, origin: str) -> 
     if arch is None:
         raise ConfigError(f"{origin}: general.architecture is missing")
     if arch not in ("llama", "qwen2", "qwen3"):
-        raise ConfigError(f"{origin}: architecture {arch!r} is not supported (supported: {SUPPORTED})")
+        raise _unsupported(f"{origin}: architecture {arch!r} is not supported (supported: {SUPPORTED})")
 
     def num(key: str, fallback=None):
         v = fields.get(f"{arch}.{key}")
@@ -80,7 +130,13 @@ def config_from_gguf(fields: Dict[str, Any], tensor_names: set, origin: str) -> 
             if fallback is None:
                 raise ConfigError(f"{origin}: {arch}.{key} is missing")
             return fallback
+        if not _is_number(v):
+            raise ConfigError(f"{origin}: metadata {arch}.{key} is not a number")
         return v
+
+    def f32num(key: str, fallback: float) -> float:
+        """A float the file stores as f32 (read exactly as stored), or the default as it stands."""
+        return fallback if fields.get(f"{arch}.{key}") is None else _f32(num(key))
 
     dim = int(num("embedding_length"))
     n_heads = int(num("attention.head_count"))
@@ -93,11 +149,11 @@ def config_from_gguf(fields: Dict[str, Any], tensor_names: set, origin: str) -> 
     elif scaling_type == "linear":
         scaling = {"type": "linear", "factor": float(num("rope.scaling.factor", 1))}
     else:
-        raise ConfigError(f"{origin}: rope scaling {scaling_type!r} is not supported (none, linear, llama3)")
+        raise _unsupported(f"{origin}: rope scaling {scaling_type!r} is not supported (none, linear; llama3 comes as the rope_freqs tensor)")
     c = ModelConfig(
         architecture=arch, vocabSize=vocab, dim=dim, nLayers=int(num("block_count")), nHeads=n_heads,
         nKvHeads=int(num("attention.head_count_kv", n_heads)), headDim=head_dim, ffnDim=int(num("feed_forward_length")),
-        normEps=_f32(num("attention.layer_norm_rms_epsilon", 1e-5)), ropeTheta=_f32(num("rope.freq_base", 10000)),
+        normEps=f32num("attention.layer_norm_rms_epsilon", 1e-5), ropeTheta=f32num("rope.freq_base", 10000),
         ropeDim=int(num("rope.dimension_count", head_dim)), ropeLayout="interleaved" if arch == "llama" else "neox",
         ropeScaling=scaling, contextLength=int(num("context_length", 2048)),
         slidingWindow=int(num("attention.sliding_window", 0)), tiedEmbeddings="output.weight" not in tensor_names,
@@ -119,7 +175,7 @@ def config_from_hf(cfg: Dict[str, Any], origin: str) -> ModelConfig:
     archs = cfg.get("architectures") or []
     hf_arch = next((a for a in archs if a in HF_ARCHS), None)
     if hf_arch is None:
-        raise ConfigError(f"{origin}: architectures {archs} are not supported (supported: {SUPPORTED})")
+        raise _unsupported(f"{origin}: architectures {archs} are not supported (supported: {SUPPORTED})")
     arch = HF_ARCHS[hf_arch]
 
     def num(key: str, fallback=None):
@@ -128,23 +184,25 @@ def config_from_hf(cfg: Dict[str, Any], origin: str) -> ModelConfig:
             if fallback is None:
                 raise ConfigError(f"{origin}: {key} is missing")
             return fallback
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if not _is_number(v):
             raise ConfigError(f"{origin}: {key} is not a number")
         return v
 
     if cfg.get("mlp_bias") is True:
-        raise ConfigError(f"{origin}: mlp_bias is not supported")
+        raise _unsupported(f"{origin}: mlp_bias is not supported")
     dim = num("hidden_size")
     n_heads = num("num_attention_heads")
     head_dim = num("head_dim", dim // n_heads)
     rs = cfg.get("rope_scaling")
     scaling: Dict[str, Any] = {"type": "none"}
-    if rs:
-        t = rs.get("rope_type", rs.get("type"))
+    if rs is not None:
+        if not isinstance(rs, dict):
+            raise ConfigError(f"{origin}: rope_scaling is not an object")
+        t = rs.get("rope_type") if rs.get("rope_type") is not None else rs.get("type")
 
         def f(key, d=None):
             v = rs.get(key)
-            if isinstance(v, (int, float)):
+            if _is_number(v):
                 return v
             if d is not None:
                 return d
@@ -156,9 +214,9 @@ def config_from_hf(cfg: Dict[str, Any], origin: str) -> ModelConfig:
             scaling = {"type": "llama3", "factor": f("factor"), "lowFreqFactor": f("low_freq_factor", 1),
                        "highFreqFactor": f("high_freq_factor", 4), "originalContext": f("original_max_position_embeddings", 8192)}
         elif t != "default":
-            raise ConfigError(f"{origin}: rope scaling {t!r} is not supported (linear, llama3)")
+            raise _unsupported(f"{origin}: rope scaling {t!r} is not supported (linear, llama3)")
     partial = cfg.get("partial_rotary_factor", 1)
-    if not isinstance(partial, (int, float)):
+    if not _is_number(partial):
         partial = 1
     window = num("sliding_window", 0) if arch == "llama" else (num("sliding_window", 0) if cfg.get("use_sliding_window") is True else 0)
     c = ModelConfig(
@@ -195,6 +253,9 @@ def rope_inv_freq(c: ModelConfig, freq_factors: Optional[np.ndarray] = None) -> 
     if freq_factors is not None:
         ff = np.asarray(freq_factors, dtype=np.float64).reshape(-1)
         if ff.size != half:
-            raise ConfigError(f"rope_freqs has {ff.size} factors, expected {half}")
+            raise ConfigError(f"rope_freqs has {ff.size} factors, expected {half}", "TENSOR_SHAPE")
+        bad = next((i for i in range(half) if not (math.isfinite(ff[i]) and ff[i] > 0)), None)
+        if bad is not None:
+            raise ConfigError(f"rope_freqs factor {bad} is {ff[bad]}, not a finite positive number", "INVALID_FILE")
         inv = inv / ff
     return inv

@@ -14,7 +14,9 @@ DTYPES = {
     "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "I16": np.int16,
     "I8": np.int8, "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_,
 }
-MAX_HEADER = 100 << 20
+# Headers beyond this are corrupt: the safetensors crate's limit, shared with src/formats/safetensors.ts through
+# tests/fixtures/config-parity.json.
+MAX_HEADER = 100_000_000
 
 
 @dataclass

@@ -14,7 +14,7 @@ export interface SafetensorsFile {
   readonly dataOffset: number;
 }
 
-/** Headers beyond this are corrupt (the safetensors crate caps them at 100 MB too). */
+/** Headers beyond this are corrupt: the safetensors crate's cap, which the trainer shares (tests/fixtures/config-parity.json). */
 export const MAX_HEADER = 100_000_000;
 
 export function looksLikeSafetensors(first16: Uint8Array): boolean {
