@@ -2,22 +2,15 @@
 // is checked against the file before anything is allocated from it.
 // Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
 import { DbllmError } from "../errors.ts";
+import type { ByteSource } from "../bytes/source.ts";
 import { tensorBytes, typeByGgml, type TensorType } from "../quant/table.ts";
 import { Cursor, parseGrowingPrefix } from "./binary.ts";
-import type { ByteSource } from "../bytes/source.ts";
+import { GGUFValueReader, GGUFValueType, type GGUFArray, type GGUFValue } from "./gguf-values.ts";
 import { checkTensorLayout, elementCount, type TensorInfo, type UnreadableTensor } from "./tensor-info.ts";
 
+export { GGUFValueType, type GGUFArray, type GGUFValue } from "./gguf-values.ts";
+
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
-
-export enum GGUFValueType {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7, STRING = 8,
-  ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
-}
-
-export type GGUFArray =
-  | string[] | boolean[] | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | Float32Array | Float64Array | (number | bigint)[] | GGUFArray[];
-export type GGUFValue = number | bigint | boolean | string | GGUFArray;
 
 export interface GGUFFile {
   readonly version: number;
@@ -36,7 +29,6 @@ export interface GGUFFile {
 const MAX_TENSORS = 1 << 20;
 const MAX_KV = 1 << 20;
 const MAX_DIMS = 4;
-const MAX_STRING = 1 << 26;
 const MAX_ELEMENTS = 2 ** 40;
 
 export function isGGUF(first4: Uint8Array): boolean {
@@ -50,6 +42,21 @@ export async function readGGUF(source: ByteSource): Promise<GGUFFile> {
 /** Parses a GGUF header from a prefix of the file (throws NeedMoreBytes if the prefix is too short). */
 export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name = "GGUF file"): GGUFFile {
   const c = new Cursor(bytes, fileSize, name);
+  const { version, nTensors, nKV } = readHeader(c, name);
+  const values = new GGUFValueReader(c, name);
+  const { metadata, metadataTypes } = readMetadata(c, values, nKV);
+  const alignment = metadata.get("general.alignment") ?? 32;
+  if (typeof alignment !== "number" || alignment <= 0 || (alignment & (alignment - 1)) !== 0 || alignment > 1 << 20) {
+    throw new DbllmError("INVALID_FILE", `${name}: general.alignment = ${String(alignment)} is not a power of two`);
+  }
+  const infos = readTensorInfos(c, values, nTensors, name);
+  const dataOffset = Math.ceil(c.pos / alignment) * alignment;
+  const { tensors, unreadable } = placeTensors(infos, dataOffset, alignment, fileSize, name);
+  return { version, metadata, metadataTypes, tensors, unreadable, dataOffset, alignment };
+}
+
+/** Magic, version and the two counts, checked against the file before anything is sized from them. */
+function readHeader(c: Cursor, name: string): { version: number; nTensors: number; nKV: number } {
   const magic = c.u32("magic");
   if (magic !== GGUF_MAGIC) throw new DbllmError("INVALID_FILE", `${name} is not a GGUF file (bad magic)`);
   const version = c.u32("version");
@@ -63,92 +70,35 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
   if (nTensors > MAX_TENSORS) throw new DbllmError("SIZE_LIMIT", `${name}: ${nTensors} tensors is absurd`);
   if (nKV > MAX_KV) throw new DbllmError("SIZE_LIMIT", `${name}: ${nKV} metadata entries is absurd`);
   // Each entry needs at least 12 bytes (key length + type); a file shorter than that is lying.
-  if (fileSize !== undefined && 24 + nKV * 12 + nTensors * 24 > fileSize) {
-    throw new DbllmError("TRUNCATED_FILE", `${name}: header announces ${nKV} entries and ${nTensors} tensors but the file has ${fileSize} bytes`);
+  if (c.fileSize !== undefined && 24 + nKV * 12 + nTensors * 24 > c.fileSize) {
+    throw new DbllmError("TRUNCATED_FILE", `${name}: header announces ${nKV} entries and ${nTensors} tensors but the file has ${c.fileSize} bytes`);
   }
+  return { version, nTensors, nKV };
+}
 
-  const str = (field: string): string => {
-    const n = c.u64(`${field} length`);
-    if (n > MAX_STRING) throw new DbllmError("SIZE_LIMIT", `${name}: ${field} is ${n} bytes long`);
-    return c.utf8(n, field);
-  };
-
-  const value = (type: number, field: string, depth: number): GGUFValue => {
-    switch (type) {
-      case GGUFValueType.UINT8: return c.u8(field);
-      case GGUFValueType.INT8: return c.i8(field);
-      case GGUFValueType.UINT16: return c.u16(field);
-      case GGUFValueType.INT16: return c.i16(field);
-      case GGUFValueType.UINT32: return c.u32(field);
-      case GGUFValueType.INT32: return c.i32(field);
-      case GGUFValueType.FLOAT32: return c.f32(field);
-      case GGUFValueType.BOOL: {
-        const b = c.u8(field);
-        if (b > 1) throw new DbllmError("INVALID_FILE", `${name}: ${field} is a bool with value ${b}`);
-        return b === 1;
-      }
-      case GGUFValueType.STRING: return str(field);
-      case GGUFValueType.UINT64: return c.u64big(field);
-      case GGUFValueType.INT64: return c.i64(field);
-      case GGUFValueType.FLOAT64: return c.f64(field);
-      case GGUFValueType.ARRAY: {
-        if (depth > 4) throw new DbllmError("INVALID_FILE", `${name}: ${field} nests arrays too deeply`);
-        const et = c.u32(`${field} element type`);
-        const n = c.u64(`${field} length`);
-        return array(et, n, field, depth + 1);
-      }
-      default: throw new DbllmError("INVALID_FILE", `${name}: ${field} has unknown value type ${type}`);
-    }
-  };
-
-  const typed = <T extends ArrayBufferView>(Ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number, field: string): T => {
-    const raw = c.take(n * Ctor.BYTES_PER_ELEMENT, field);
-    return new Ctor(raw.slice().buffer); // copy: the header prefix is discarded after parsing, and alignment is not guaranteed
-  };
-
-  const array = (et: number, n: number, field: string, depth: number): GGUFArray => {
-    const min = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8][et];
-    if (min === undefined) throw new DbllmError("INVALID_FILE", `${name}: ${field} has unknown element type ${et}`);
-    c.need(Math.min(n * min, Number.MAX_SAFE_INTEGER), field); // before allocating n elements
-    switch (et) {
-      case GGUFValueType.UINT8: return typed(Uint8Array, n, field);
-      case GGUFValueType.INT8: return typed(Int8Array, n, field);
-      case GGUFValueType.UINT16: return typed(Uint16Array, n, field);
-      case GGUFValueType.INT16: return typed(Int16Array, n, field);
-      case GGUFValueType.UINT32: return typed(Uint32Array, n, field);
-      case GGUFValueType.INT32: return typed(Int32Array, n, field);
-      case GGUFValueType.FLOAT32: return typed(Float32Array, n, field);
-      case GGUFValueType.FLOAT64: return typed(Float64Array, n, field);
-      case GGUFValueType.BOOL: return Array.from(typed(Uint8Array, n, field), (b) => b !== 0);
-      case GGUFValueType.STRING: { const out: string[] = new Array(n); for (let i = 0; i < n; i++) out[i] = str(field); return out; }
-      case GGUFValueType.UINT64: { const out: (number | bigint)[] = new Array(n); for (let i = 0; i < n; i++) out[i] = c.u64big(field); return out; }
-      case GGUFValueType.INT64: { const out: (number | bigint)[] = new Array(n); for (let i = 0; i < n; i++) out[i] = c.i64(field); return out; }
-      default: { const out: GGUFArray[] = new Array(n); for (let i = 0; i < n; i++) out[i] = value(et, field, depth) as GGUFArray; return out; }
-    }
-  };
-
+function readMetadata(c: Cursor, values: GGUFValueReader, nKV: number): Pick<GGUFFile, "metadata" | "metadataTypes"> {
   const metadata = new Map<string, GGUFValue>();
   const metadataTypes = new Map<string, { type: GGUFValueType; elementType?: GGUFValueType }>();
   for (let i = 0; i < nKV; i++) {
-    const key = str(`metadata key #${i}`);
+    const key = values.str(`metadata key #${i}`);
     const type = c.u32(`type of ${key}`);
     let elementType: GGUFValueType | undefined;
     if (type === GGUFValueType.ARRAY) { // peeked here, read again by value()
       c.need(4, `${key} element type`);
       elementType = new DataView(c.bytes.buffer, c.bytes.byteOffset).getUint32(c.pos, true);
     }
-    metadata.set(key, value(type, key, 0));
+    metadata.set(key, values.value(type, key, 0));
     metadataTypes.set(key, { type, elementType });
   }
+  return { metadata, metadataTypes };
+}
 
-  const alignment = metadata.get("general.alignment") ?? 32;
-  if (typeof alignment !== "number" || alignment <= 0 || (alignment & (alignment - 1)) !== 0 || alignment > 1 << 20) {
-    throw new DbllmError("INVALID_FILE", `${name}: general.alignment = ${String(alignment)} is not a power of two`);
-  }
+interface RawTensorInfo { name: string; dims: number[]; type: TensorType | undefined; typeId: number; rel: number }
 
-  const raw: { name: string; dims: number[]; type: TensorType | undefined; typeId: number; rel: number }[] = [];
+function readTensorInfos(c: Cursor, values: GGUFValueReader, nTensors: number, name: string): RawTensorInfo[] {
+  const raw: RawTensorInfo[] = [];
   for (let i = 0; i < nTensors; i++) {
-    const tname = str(`tensor #${i} name`);
+    const tname = values.str(`tensor #${i} name`);
     const nd = c.u32(`${tname} dimension count`);
     if (nd === 0 || nd > MAX_DIMS) throw new DbllmError("INVALID_FILE", `${name}: tensor ${tname} has ${nd} dimensions`);
     const dims: number[] = [];
@@ -163,8 +113,11 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
     if (elementCount(dims) > MAX_ELEMENTS) throw new DbllmError("SIZE_LIMIT", `${name}: tensor ${tname} has ${elementCount(dims)} elements`);
     raw.push({ name: tname, dims, type, typeId, rel });
   }
-  const dataOffset = Math.ceil(c.pos / alignment) * alignment;
+  return raw;
+}
 
+/** Where each tensor's data lie, checked: unique names, aligned offsets, whole blocks, inside the file, no overlap. */
+function placeTensors(raw: RawTensorInfo[], dataOffset: number, alignment: number, fileSize: number | undefined, name: string): Pick<GGUFFile, "tensors" | "unreadable"> {
   const seen = new Set<string>();
   const tensors: TensorInfo[] = [], unreadable: UnreadableTensor[] = [];
   for (const { name: tname, dims, type, typeId, rel } of raw) {
@@ -187,9 +140,8 @@ export function parseGGUF(bytes: Uint8Array, fileSize: number | undefined, name 
     tensors.push({ name: tname, type, shape: dims.slice().reverse(), offset, byteLength });
   }
   checkTensorLayout([...tensors, ...unreadable], name); // padding between tensors is allowed, sharing bytes is not
-  return { version, metadata, metadataTypes, tensors, unreadable, dataOffset, alignment };
+  return { tensors, unreadable };
 }
-
 /** Typed metadata accessors with clear errors. */
 export class GGUFMeta {
   constructor(readonly map: Map<string, GGUFValue>, readonly name: string) {}

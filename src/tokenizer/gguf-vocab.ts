@@ -6,7 +6,7 @@ import type { GGUFMeta, GGUFValue } from "../formats/gguf.ts";
 import { BpeModel, mergeRanks } from "./bpe.ts";
 import { byteLevelDecode } from "./byte-level.ts";
 import { CONTROL_LOOKING_TEXTS, END_OF_GENERATION_TEXTS, FIM_END_TEXTS, uniqueIds } from "./end-of-generation.ts";
-import { preTokenizerFor } from "./pretokenize.ts";
+import { preTokenizerFor, type PreTokenizerSpec } from "./pretokenize.ts";
 import { sortSpecials, splitSpecial, type SpecialToken } from "./special-split.ts";
 import { canSplitAtSpaceMarks, SpmModel } from "./spm.ts";
 import type { TokenizerBackend } from "./types.ts";
@@ -60,13 +60,64 @@ class VocabReader {
 export function ggufBackend(meta: GGUFMeta): TokenizerBackend {
   const r = new VocabReader(meta);
   const where = meta.name;
+  const v = readVocabulary(r, where);
+  const { spm, texts, types } = v, n = texts.length;
+  const ids = specialIds(r, v);
+  const pre = spm ? undefined : preTokenizerFor(r.str("tokenizer.ggml.pre"), where);
+  const addBosToken = r.bool("tokenizer.ggml.add_bos_token") ?? (spm ? true : pre!.addBos);
+  const addEosToken = r.bool("tokenizer.ggml.add_eos_token") ?? false;
+  const addSpacePrefix = r.bool("tokenizer.ggml.add_space_prefix") ?? spm;
+  const specialsParsed = matchableSpecials(r, v, true);
+  const specialsLiteral = matchableSpecials(r, v, false);
+  const { encodeText, description } = spm ? spmEncoder(v, ids.unkTokenId, where) : bpeEncoder(r, v, pre!, where);
+  return {
+    description,
+    vocabSize: n,
+    encode(text, addSpecialTokens, special) {
+      const out: number[] = [];
+      if (addSpecialTokens && addBosToken && ids.bosTokenId !== undefined) out.push(ids.bosTokenId);
+      if (text.length > 0) {
+        let afterSpecial = true; // SentencePiece: a space prefix at the start and after each special token
+        const allowed = typeof special === "function" ? (sp: SpecialToken, a: number, b: number) => types[sp.id] === TokenType.UserDefined || special(a, b) : undefined;
+        for (const f of splitSpecial(text, special === false ? specialsLiteral : specialsParsed, allowed)) {
+          if (typeof f === "number") { out.push(f); afterSpecial = true; continue; }
+          encodeText(spm && addSpacePrefix && afterSpecial ? ` ${f}` : f, out);
+          afterSpecial = false;
+        }
+      }
+      if (addSpecialTokens && addEosToken && ids.eosTokenId !== undefined) out.push(ids.eosTokenId);
+      return out;
+    },
+    tokenText: (id) => (id >= 0 && id < n ? texts[id] : undefined),
+    tokenId: (text) => v.tokenToId.get(text),
+    pieceBytes: (id) => pieceBytes(v, id),
+    isSpecial: (id) => types[id] === TokenType.Control || types[id] === TokenType.Unknown,
+    specialTexts: specialsParsed.filter((sp) => types[sp.id] !== TokenType.UserDefined).map((sp) => sp.text),
+    stripLeadingSpaces: spm && addSpacePrefix ? 1 : 0,
+    bosTokenId: ids.bosTokenId,
+    eosTokenIds: ids.eosTokenIds,
+    unkTokenId: ids.unkTokenId,
+    addBosToken,
+    addEosToken,
+    chatTemplate: r.str("tokenizer.chat_template"),
+  };
+}
+
+/** The token list, scores and types of a GGUF vocabulary ("llama" = SentencePiece, "gpt2" = byte-level BPE). */
+interface Vocabulary {
+  spm: boolean;
+  texts: string[];
+  tokenToId: Map<string, number>;
+  scores: Float32Array;
+  types: Uint8Array;
+}
+
+function readVocabulary(r: VocabReader, where: string): Vocabulary {
   const model = r.str("tokenizer.ggml.model");
   if (model === undefined) throw new DbllmError("TOKENIZER", `${where} has no tokenizer (tokenizer.ggml.model is missing)`);
   if (model !== "llama" && model !== "gpt2") {
     throw new DbllmError("TOKENIZER", `${where}: tokenizer model "${model}" is not supported (llama = SentencePiece, gpt2 = byte-level BPE are)`);
   }
-  const spm = model === "llama";
-
   const tokens = r.strings("tokenizer.ggml.tokens");
   if (tokens === undefined || tokens.length === 0) throw new DbllmError("TOKENIZER", `${where}: tokenizer.ggml.tokens is missing or empty`);
   const n = tokens.length;
@@ -87,95 +138,66 @@ export function ggufBackend(meta: GGUFMeta): TokenizerBackend {
     return t;
   });
   for (let i = 0; i < n; i++) if (CONTROL_LOOKING_TEXTS.has(texts[i])) types[i] = TokenType.Control;
+  return { spm: model === "llama", texts, tokenToId, scores, types };
+}
 
-  // Special ids: llama.cpp's defaults for "llama" vocabularies, then the file's own.
-  const bosTokenId = r.id("tokenizer.ggml.bos_token_id", n) ?? (spm && n > 1 ? 1 : undefined);
+/** Special ids: llama.cpp's defaults for "llama" vocabularies, then the file's own. */
+function specialIds(r: VocabReader, { spm, texts }: Vocabulary) {
+  const n = texts.length;
   const eosTokenId = r.id("tokenizer.ggml.eos_token_id", n) ?? (spm && n > 2 ? 2 : undefined);
-  const unkTokenId = r.id("tokenizer.ggml.unknown_token_id", n) ?? (spm ? 0 : undefined);
   const eotTokenId = r.id("tokenizer.ggml.eot_token_id", n);
   const eomTokenId = r.id("tokenizer.ggml.eom_token_id", n);
-  const eosTokenIds = uniqueIds([eosTokenId, eotTokenId, eomTokenId,
-    ...texts.flatMap((t, i) => (END_OF_GENERATION_TEXTS.has(t) || FIM_END_TEXTS.has(t) ? [i] : []))]);
+  return {
+    bosTokenId: r.id("tokenizer.ggml.bos_token_id", n) ?? (spm && n > 1 ? 1 : undefined),
+    eosTokenId,
+    unkTokenId: r.id("tokenizer.ggml.unknown_token_id", n) ?? (spm ? 0 : undefined),
+    eosTokenIds: uniqueIds([eosTokenId, eotTokenId, eomTokenId,
+      ...texts.flatMap((t, i) => (END_OF_GENERATION_TEXTS.has(t) || FIM_END_TEXTS.has(t) ? [i] : []))]),
+  };
+}
 
-  const pre = spm ? undefined : preTokenizerFor(r.str("tokenizer.ggml.pre"), where);
-  const addBosToken = r.bool("tokenizer.ggml.add_bos_token") ?? (spm ? true : pre!.addBos);
-  const addEosToken = r.bool("tokenizer.ggml.add_eos_token") ?? false;
-  const addSpacePrefix = r.bool("tokenizer.ggml.add_space_prefix") ?? spm;
-
-  // Special tokens matched in text: control and unknown (with parse_special) and user-defined (always).
-  // Phi-3 files get llama.cpp's per-model rule: control tokens swallow the whitespace after them.
+/**
+ * Special tokens matched in text: control and unknown (when special tokens are parsed) and user-defined (always).
+ * Phi-3 files get llama.cpp's per-model rule: control tokens swallow the whitespace after them.
+ */
+function matchableSpecials(r: VocabReader, { texts, types }: Vocabulary, parse: boolean): SpecialToken[] {
   const name = (r.str("general.name") ?? "").toLowerCase();
   const phi3 = name.includes("phi-3") || name.includes("phi3");
-  const matchable = (parse: boolean) => {
-    const list: SpecialToken[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = types[i];
-      if (t === TokenType.UserDefined || (parse && (t === TokenType.Control || t === TokenType.Unknown))) {
-        const rstrip = phi3 && t !== TokenType.Unknown && !["<unk>", "<s>", "<|endoftext|>"].includes(texts[i]);
-        list.push({ text: texts[i], id: i, rstrip });
-      }
+  const list: SpecialToken[] = [];
+  for (let i = 0; i < texts.length; i++) {
+    const t = types[i];
+    if (t === TokenType.UserDefined || (parse && (t === TokenType.Control || t === TokenType.Unknown))) {
+      const rstrip = phi3 && t !== TokenType.Unknown && !["<unk>", "<s>", "<|endoftext|>"].includes(texts[i]);
+      list.push({ text: texts[i], id: i, rstrip });
     }
-    return sortSpecials(list);
-  };
-  const specialsParsed = matchable(true);
-  const specialsLiteral = matchable(false);
-
-  let encodeText: (text: string, out: number[]) => void;
-  let description: string;
-  if (spm) {
-    const model = new SpmModel(tokenToId, scores, canSplitAtSpaceMarks(texts), unkTokenId, where);
-    encodeText = (text, out) => model.encode(text.replaceAll(" ", "\u2581"), out);
-    description = "gguf llama (SentencePiece)";
-  } else {
-    const merges = r.strings("tokenizer.ggml.merges");
-    if (merges === undefined) throw new DbllmError("TOKENIZER", `${where}: tokenizer.ggml.merges is missing (needed by gpt2 vocabularies)`);
-    const model = new BpeModel(tokenToId, mergeRanks(merges, tokenToId, where), pre!);
-    encodeText = (text, out) => model.encode(text, out);
-    description = `gguf gpt2 (${r.str("tokenizer.ggml.pre") ?? "default"})`;
   }
+  return sortSpecials(list);
+}
 
-  const pieceBytes = (id: number): Uint8Array => {
-    const text = texts[id];
-    switch (types[id]) {
-      case TokenType.Normal: return spm ? utf8.encode(text.replaceAll("\u2581", " ")) : byteLevelDecode(text);
-      case TokenType.Byte: {
-        const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(text);
-        return m ? Uint8Array.of(parseInt(m[1], 16)) : byteLevelDecode(text);
-      }
-      case TokenType.Control: case TokenType.Unknown: case TokenType.UserDefined: return utf8.encode(text);
-      default: return EMPTY; // unused / undefined tokens print nothing in llama.cpp
+type TextEncoding = { encodeText: (text: string, out: number[]) => void; description: string };
+
+function spmEncoder({ texts, tokenToId, scores }: Vocabulary, unkTokenId: number | undefined, where: string): TextEncoding {
+  const model = new SpmModel(tokenToId, scores, canSplitAtSpaceMarks(texts), unkTokenId, where);
+  return { encodeText: (text, out) => model.encode(text.replaceAll(" ", "\u2581"), out), description: "gguf llama (SentencePiece)" };
+}
+
+function bpeEncoder(r: VocabReader, { tokenToId }: Vocabulary, pre: PreTokenizerSpec, where: string): TextEncoding {
+  const merges = r.strings("tokenizer.ggml.merges");
+  if (merges === undefined) throw new DbllmError("TOKENIZER", `${where}: tokenizer.ggml.merges is missing (needed by gpt2 vocabularies)`);
+  const model = new BpeModel(tokenToId, mergeRanks(merges, tokenToId, where), pre);
+  return { encodeText: (text, out) => model.encode(text, out), description: `gguf gpt2 (${r.str("tokenizer.ggml.pre") ?? "default"})` };
+}
+
+/** The bytes a token adds to decoded text, by its type (llama.cpp's token_to_piece). */
+function pieceBytes({ spm, texts, types }: Vocabulary, id: number): Uint8Array {
+  const text = texts[id];
+  switch (types[id]) {
+    case TokenType.Normal: return spm ? utf8.encode(text.replaceAll("\u2581", " ")) : byteLevelDecode(text);
+    case TokenType.Byte: {
+      const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(text);
+      return m ? Uint8Array.of(parseInt(m[1], 16)) : byteLevelDecode(text);
     }
-  };
-
-  return {
-    description,
-    vocabSize: n,
-    encode(text, addSpecialTokens, special) {
-      const out: number[] = [];
-      if (addSpecialTokens && addBosToken && bosTokenId !== undefined) out.push(bosTokenId);
-      if (text.length > 0) {
-        let afterSpecial = true; // SentencePiece: a space prefix at the start and after each special token
-        const allowed = typeof special === "function" ? (sp: SpecialToken, a: number, b: number) => types[sp.id] === TokenType.UserDefined || special(a, b) : undefined;
-        for (const f of splitSpecial(text, special === false ? specialsLiteral : specialsParsed, allowed)) {
-          if (typeof f === "number") { out.push(f); afterSpecial = true; continue; }
-          encodeText(spm && addSpacePrefix && afterSpecial ? ` ${f}` : f, out);
-          afterSpecial = false;
-        }
-      }
-      if (addSpecialTokens && addEosToken && eosTokenId !== undefined) out.push(eosTokenId);
-      return out;
-    },
-    tokenText: (id) => (id >= 0 && id < n ? texts[id] : undefined),
-    tokenId: (text) => tokenToId.get(text),
-    pieceBytes,
-    isSpecial: (id) => types[id] === TokenType.Control || types[id] === TokenType.Unknown,
-    specialTexts: specialsParsed.filter((sp) => types[sp.id] !== TokenType.UserDefined).map((sp) => sp.text),
-    stripLeadingSpaces: spm && addSpacePrefix ? 1 : 0,
-    bosTokenId,
-    eosTokenIds,
-    unkTokenId,
-    addBosToken,
-    addEosToken,
-    chatTemplate: r.str("tokenizer.chat_template"),
-  };
+    case TokenType.Control: case TokenType.Unknown: case TokenType.UserDefined: return utf8.encode(text);
+    default: return EMPTY; // unused / undefined tokens print nothing in llama.cpp
+  }
 }

@@ -1,31 +1,19 @@
-// HF tokenizer.json → TokenizerBackend. Encoding runs on @huggingface/tokenizers (the reference JS port of HF
-// tokenizers), with two corrections:
-//  1. Speed, same ids: SentencePiece-style BPE (Llama-2, Mistral: no pre-tokenizer, the whole text is one "word")
-//     is cut into ▁-words before the BPE when the vocabulary proves that no merge crosses a word start, and BPE
-//     results are memoized per word. Without this a 1 MB text takes ~25 s with Mistral's vocabulary (one
-//     1M-symbol merge queue, no cache hits); with it about a second.
-//  2. The GPT-2 ByteLevel pre-tokenizer regex uses JavaScript's `\s`, which wrongly includes U+FEFF and misses
-//     U+0085; it is replaced by the same regex with Unicode White_Space, as HF's Rust library and llama.cpp use.
-// Malformed files are rejected up front (the JS port accepts merges that name unknown tokens; the Rust library
-// and we do not). Decoding is ours (tokenizer.ts): a byte string per token derived from the `decoder` section.
-import { Tokenizer as HFTokenizer } from "@huggingface/tokenizers";
+// HF tokenizer.json → TokenizerBackend. Encoding runs on @huggingface/tokenizers through hf-engine.ts, which
+// documents the corrections dbllm applies to it (speed, the GPT-2 regex, special-token texts kept as text,
+// validation). Malformed files are rejected up front. Decoding is ours (tokenizer.ts): a byte string per token
+// derived from the `decoder` section.
+import type { Tokenizer as HFTokenizer } from "@huggingface/tokenizers";
 import { DbllmError } from "../errors.ts";
 import { isRecord as isObject } from "../json.ts";
-import { byteLevelDecode, missingByteError } from "./byte-level.ts";
+import { byteLevelDecode } from "./byte-level.ts";
 import { END_OF_GENERATION_TEXTS, uniqueIds } from "./end-of-generation.ts";
+import { bad, encodeSections, MAX_VOCAB, openEngine, type AddedToken, type EngineInternals } from "./hf-engine.ts";
 import { anyOf } from "./special-split.ts";
-import { canSplitAtSpaceMarks, splitAtSpaceMarks } from "./spm.ts";
 import type { TokenizerBackend } from "./types.ts";
-import { WordCache } from "./word-cache.ts";
 
 type Json = Record<string, unknown>;
 
-const bad = (message: string): DbllmError => new DbllmError("TOKENIZER", `tokenizer.json: ${message}`);
 const utf8 = new TextEncoder();
-/** No real vocabulary comes near this; a larger id is a damaged file (and would size arrays absurdly). */
-const MAX_VOCAB = 1 << 24;
-
-interface AddedToken { id: number; content: string; special: boolean; lstrip: boolean; rstrip: boolean }
 
 /** What a `decoder` section does to each token, and to the start of the output. */
 interface PieceRules {
@@ -121,26 +109,6 @@ function validate(json: Json): AddedToken[] {
   return added;
 }
 
-/**
- * Every merge must be a pair of vocabulary tokens whose concatenation is a token too (HF's Rust library refuses
- * the file otherwise; the JS port silently produces unknown tokens). Checked on the engine's own parsed pairs.
- */
-function validateMerges(model: Json, parsed: unknown, tokensToIds: ReadonlyMap<string, number>): void {
-  const raw = model.merges as unknown[];
-  const pairs = parsed as unknown[];
-  const prefix = typeof model.continuing_subword_prefix === "string" ? model.continuing_subword_prefix.length : 0;
-  for (let i = 0; i < raw.length; i++) {
-    const m = raw[i];
-    if (typeof m === "string" ? m.indexOf(" ") < 0 || m.indexOf(" ") !== m.lastIndexOf(" ") : !(Array.isArray(m) && m.length === 2)) {
-      throw bad(`merge #${i} ${JSON.stringify(m)} is not "left right"`);
-    }
-    const [a, b] = pairs[i] as [unknown, unknown];
-    if (typeof a !== "string" || typeof b !== "string") throw bad(`merge #${i} ${JSON.stringify(m)} is not a pair of strings`);
-    const missing = !tokensToIds.has(a) ? a : !tokensToIds.has(b) ? b : !tokensToIds.has(a + b.slice(prefix)) ? a + b.slice(prefix) : undefined;
-    if (missing !== undefined) throw bad(`merge #${i} ${JSON.stringify(m)} names ${JSON.stringify(missing)}, which is not in the vocabulary`);
-  }
-}
-
 const tokenContent = (v: unknown): string | undefined =>
   typeof v === "string" ? v : isObject(v) && typeof v.content === "string" ? v.content : undefined;
 
@@ -154,44 +122,6 @@ function chatTemplateOf(config: Json): string | undefined {
   return undefined;
 }
 
-const JS_GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
-const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
-
-/** Workaround 2: ByteLevel pre-tokenizers (also inside a Sequence) get the White_Space version of their regex. */
-function fixByteLevelRegex(pre: unknown): void {
-  if (!pre || (typeof pre !== "object" && typeof pre !== "function")) return;
-  const p = pre as { pattern?: unknown; byte_encoder?: unknown; tokenizers?: unknown };
-  if (p.pattern instanceof RegExp && p.byte_encoder !== undefined && p.pattern.source === JS_GPT2_PATTERN.source) {
-    p.pattern = new RegExp(GPT2_PATTERN.source, "gu");
-  }
-  if (Array.isArray(p.tokenizers)) p.tokenizers.forEach(fixByteLevelRegex);
-}
-
-/**
- * Every occurrence of the added tokens in `text`, leftmost-longest as the engine's own splitter finds them, except
- * those `matchable` refuses (which stay text; a shorter token may then match inside them).
- */
-function findAdded(text: string, pattern: RegExp, byContent: ReadonlyMap<string, AddedToken>, matchable: (t: AddedToken, start: number, end: number) => boolean): (string | AddedToken)[] {
-  const sections: (string | AddedToken)[] = [];
-  let from = 0;
-  pattern.lastIndex = 0;
-  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-    const token = byContent.get(m[0])!;
-    if (!matchable(token, m.index, m.index + m[0].length)) { pattern.lastIndex = m.index + 1; continue; }
-    if (m.index > from) sections.push(text.slice(from, m.index));
-    sections.push(token);
-    from = m.index + m[0].length;
-  }
-  if (from < text.length) sections.push(text.slice(from));
-  // lstrip / rstrip: the token swallows the whitespace next to it, as in the engine's encode_text
-  sections.forEach((t, i) => {
-    if (typeof t === "string") return;
-    if (t.lstrip && typeof sections[i - 1] === "string") sections[i - 1] = (sections[i - 1] as string).trimEnd();
-    if (t.rstrip && typeof sections[i + 1] === "string") sections[i + 1] = (sections[i + 1] as string).trimStart();
-  });
-  return sections;
-}
-
 export function hfBackend(tokenizerJson: unknown, tokenizerConfig?: unknown, generationConfig?: unknown): TokenizerBackend {
   if (!isObject(tokenizerJson)) throw bad("must be a JSON object (parse the file first)");
   if (tokenizerConfig !== undefined && tokenizerConfig !== null && !isObject(tokenizerConfig)) {
@@ -201,136 +131,20 @@ export function hfBackend(tokenizerJson: unknown, tokenizerConfig?: unknown, gen
     throw new DbllmError("INVALID_CONFIG", "generation_config.json must be a JSON object");
   }
   const config: Json = tokenizerConfig ?? {};
-  const generation: Json = generationConfig ?? {};
   const addedTokens = validate(tokenizerJson);
   const rules = readDecoder(tokenizerJson.decoder);
-
-  let hf: HFTokenizer;
-  try {
-    hf = new HFTokenizer({
-      normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null,
-      ...tokenizerJson,
-      added_tokens: addedTokens.length > 0 ? tokenizerJson.added_tokens : [],
-    }, config);
-  } catch (e) {
-    throw new DbllmError("TOKENIZER", `tokenizer.json was rejected: ${(e as Error).message}`, { cause: e });
-  }
-  const engine = hf as unknown as {
-    model: ((words: string[]) => string[]) & {
-      vocab: (string | undefined)[]; encode: (words: string[]) => string[]; unk_token?: string | null;
-      merges?: unknown; tokens_to_ids: Map<string, number>;
-    };
-    normalizer: ((text: string) => string) | null;
-    pre_tokenizer: ((text: string, options: object) => string[]) | null;
-    post_processor: ((tokens: string[], pair: null, addSpecial: boolean) => { tokens: string[] }) | null;
-  };
-
+  const { hf, engine } = openEngine(tokenizerJson, addedTokens, config, rules.byteLevel);
   const model = tokenizerJson.model as Json;
-  for (const [token, id] of engine.model.tokens_to_ids) {
-    if (!Number.isInteger(id) || id < 0 || id >= MAX_VOCAB) throw bad(`vocab entry ${JSON.stringify(token)} has id ${JSON.stringify(id)}`);
-  }
-  if (Array.isArray(model.merges)) validateMerges(model, engine.model.merges, engine.model.tokens_to_ids);
-
-  // Workaround 1 (speed, same ids): BPE results memoized per word (the engine's LRU holds 10k words and thrashes on
-  // real text), and SentencePiece-style BPE cut into ▁-words first.
-  const vocab = model.vocab;
-  if (model.type === "BPE" || model.merges !== undefined) {
-    const split = isObject(vocab) && Object.hasOwn(vocab, "\u2581") && !model.ignore_merges && !model.end_of_word_suffix &&
-      !model.continuing_subword_suffix && canSplitAtSpaceMarks(Object.keys(vocab));
-    const encodeWords = engine.model.encode.bind(engine.model);
-    const cache = new WordCache<string[]>();
-    // Byte-level BPE without an unknown token drops characters it has no token for (a vocabulary lacking some
-    // byte values); the pieces of a word then no longer add up to the word. That is refused instead.
-    const lossless = rules.byteLevel && !engine.model.unk_token && !model.continuing_subword_prefix && !model.end_of_word_suffix;
-    const encodeWord = (word: string, out: string[]): void => {
-      let tokens = cache.get(word);
-      if (tokens === undefined) {
-        tokens = encodeWords([word]);
-        if (lossless && tokens.reduce((n, t) => n + t.length, 0) !== word.length) throw missingByteError(word, (t) => engine.model.tokens_to_ids.has(t));
-        cache.set(word, tokens);
-      }
-      for (const t of tokens) out.push(t);
-    };
-    engine.model.encode = (words) => {
-      const out: string[] = [];
-      for (const w of words) {
-        if (split) for (const part of splitAtSpaceMarks(w)) encodeWord(part, out);
-        else encodeWord(w, out);
-      }
-      return out;
-    };
-  }
-  // Workaround 2 (correctness): Unicode White_Space in the GPT-2 ByteLevel regex.
-  fixByteLevelRegex(engine.pre_tokenizer);
-
   const vocabSize = engine.model.vocab.length;
   const addedIds = new Set(addedTokens.map((t) => t.id));
-  const special = new Set(addedTokens.filter((t) => t.special).map((t) => t.id));
-  for (const extra of Array.isArray(config.additional_special_tokens) ? config.additional_special_tokens : []) {
-    const content = tokenContent(extra);
-    const id = content === undefined ? undefined : hf.token_to_id(content);
-    if (id !== undefined) special.add(id);
-  }
-  const idOf = (v: unknown): number | undefined => {
-    const content = tokenContent(v);
-    return content === undefined ? undefined : hf.token_to_id(content);
-  };
-
-  // What the post-processor wraps around a text: BOS / EOS when encoding with special tokens.
-  const marker = "\u0000";
-  const wrapped = engine.post_processor ? engine.post_processor([marker], null, true).tokens : [marker];
-  const at = wrapped.indexOf(marker);
-  const toId = (t: string) => hf.token_to_id(t);
-  const prefix = wrapped.slice(0, Math.max(at, 0)).map(toId);
-  const suffix = at >= 0 ? wrapped.slice(at + 1).map(toId) : [];
-
-  const bosTokenId = idOf(config.bos_token) ?? prefix[0];
-  const generationEos = generation.eos_token_id;
-  const eosTokenIds = uniqueIds([
-    idOf(config.eos_token),
-    ...(Array.isArray(generationEos) ? generationEos : [generationEos]).map((v) => (Number.isInteger(v) && v >= 0 && v < vocabSize ? v as number : undefined)),
-    // end-of-turn markers the config does not name (<|eot_id|>, <|im_end|>, ...): special added tokens only, a
-    // plain vocabulary entry spelled "</s>" is text
-    ...addedTokens.filter((t) => special.has(t.id) && END_OF_GENERATION_TEXTS.has(t.content)).map((t) => t.id),
-  ]);
-
-  // Encoding where some special-token texts must stay text: split out the added tokens that may match, then run
-  // the engine's own normalizer → pre-tokenizer → model → post-processor on the rest. Only used when such a text
-  // occurs; everything else goes through the engine's encode unchanged.
-  const specialContents = addedTokens.filter((t) => special.has(t.id)).map((t) => t.content);
-  const addedByContent = new Map(addedTokens.map((t) => [t.content, t]));
-  const addedPattern = anyOf([...addedByContent.keys()]);
-  const unk = engine.model.unk_token === undefined || engine.model.unk_token === null ? undefined : hf.token_to_id(engine.model.unk_token);
-  const encodeSections = (text: string, addSpecial: boolean, allowed: (start: number, end: number) => boolean): number[] => {
-    const tokens: string[] = [];
-    const sections = findAdded(text, addedPattern, addedByContent, (t, a, b) => !special.has(t.id) || allowed(a, b));
-    sections.forEach((section, sectionIndex) => {
-      if (typeof section !== "string") { tokens.push(section.content); return; }
-      const normalized = engine.normalizer ? engine.normalizer(section) : section;
-      if (normalized.length === 0) return;
-      const words = engine.pre_tokenizer ? engine.pre_tokenizer(normalized, { section_index: sectionIndex }) : [normalized];
-      tokens.push(...engine.model(words));
-    });
-    const final = engine.post_processor ? engine.post_processor(tokens, null, addSpecial).tokens : tokens;
-    return final.map((t) => addedByContent.get(t)?.id ?? hf.token_to_id(t) ?? unk ?? -1);
-  };
-  /** Whether a special-token text occurs where it must stay text. */
-  const blockedSpecial = (text: string, allowed: (start: number, end: number) => boolean): boolean =>
-    specialContents.some((c) => {
-      for (let at = text.indexOf(c); at >= 0; at = text.indexOf(c, at + 1)) if (!allowed(at, at + c.length)) return true;
-      return false;
-    });
-  const nowhere = () => false;
-
+  const special = specialIds(hf, addedTokens, config);
+  const ends = boundaryTokens(hf, engine, config, generationConfig ?? {}, addedTokens, special);
+  const encode = encoder(hf, engine, addedTokens, special);
   return {
     description: `hf ${model.type ?? "model"}${rules.byteLevel ? " (byte-level)" : rules.byteFallback ? " (SentencePiece-style, byte fallback)" : ""}`,
     vocabSize,
-    encode(text, addSpecialTokens, parse) {
-      const allowed = parse === false ? nowhere : parse;
-      if (allowed !== true && blockedSpecial(text, allowed)) return encodeSections(text, addSpecialTokens, allowed);
-      return hf.encode(text, { add_special_tokens: addSpecialTokens }).ids;
-    },
-    specialTexts: specialContents,
+    encode: encode.encode,
+    specialTexts: encode.specialTexts,
     tokenText: (id) => engine.model.vocab[id],
     tokenId: (text) => hf.token_to_id(text),
     pieceBytes(id) {
@@ -339,13 +153,71 @@ export function hfBackend(tokenizerJson: unknown, tokenizerConfig?: unknown, gen
     },
     isSpecial: (id) => special.has(id),
     stripLeadingSpaces: rules.stripLeading,
-    bosTokenId,
-    eosTokenIds,
-    unkTokenId: unk,
-    addBosToken: prefix.length > 0,
-    addEosToken: suffix.length > 0,
+    ...ends,
+    unkTokenId: encode.unk,
     chatTemplate: chatTemplateOf(config),
   };
+}
+
+const idOf = (hf: HFTokenizer, v: unknown): number | undefined => {
+  const content = tokenContent(v);
+  return content === undefined ? undefined : hf.token_to_id(content);
+};
+
+/** Control tokens: the added tokens marked special, and the config's additional special tokens. */
+function specialIds(hf: HFTokenizer, addedTokens: AddedToken[], config: Json): Set<number> {
+  const special = new Set(addedTokens.filter((t) => t.special).map((t) => t.id));
+  for (const extra of Array.isArray(config.additional_special_tokens) ? config.additional_special_tokens : []) {
+    const id = idOf(hf, extra);
+    if (id !== undefined) special.add(id);
+  }
+  return special;
+}
+
+/** BOS and EOS: named by the configs, or what the post-processor wraps around a text when adding special tokens. */
+function boundaryTokens(hf: HFTokenizer, engine: EngineInternals, config: Json, generation: Json, addedTokens: AddedToken[], special: Set<number>) {
+  const marker = "\u0000";
+  const wrapped = engine.post_processor ? engine.post_processor([marker], null, true).tokens : [marker];
+  const at = wrapped.indexOf(marker);
+  const toId = (t: string) => hf.token_to_id(t);
+  const prefix = wrapped.slice(0, Math.max(at, 0)).map(toId);
+  const suffix = at >= 0 ? wrapped.slice(at + 1).map(toId) : [];
+  const vocabSize = engine.model.vocab.length;
+  const generationEos = generation.eos_token_id;
+  const eosTokenIds = uniqueIds([
+    idOf(hf, config.eos_token),
+    ...(Array.isArray(generationEos) ? generationEos : [generationEos]).map((v) => (Number.isInteger(v) && v >= 0 && v < vocabSize ? v as number : undefined)),
+    // end-of-turn markers the config does not name (<|eot_id|>, <|im_end|>, ...): special added tokens only, a
+    // plain vocabulary entry spelled "</s>" is text
+    ...addedTokens.filter((t) => special.has(t.id) && END_OF_GENERATION_TEXTS.has(t.content)).map((t) => t.id),
+  ]);
+  return { bosTokenId: idOf(hf, config.bos_token) ?? prefix[0], eosTokenIds, addBosToken: prefix.length > 0, addEosToken: suffix.length > 0 };
+}
+
+/**
+ * Encoding: the engine's own encode, unless some special-token text occurs where it must stay text — then the
+ * added tokens that may match are split out and the rest runs through the engine's pipeline (hf-engine.ts).
+ */
+function encoder(hf: HFTokenizer, engine: EngineInternals, addedTokens: AddedToken[], special: Set<number>) {
+  const specialTexts = addedTokens.filter((t) => special.has(t.id)).map((t) => t.content);
+  const addedByContent = new Map(addedTokens.map((t) => [t.content, t]));
+  const addedPattern = anyOf([...addedByContent.keys()]);
+  const unk = engine.model.unk_token === undefined || engine.model.unk_token === null ? undefined : hf.token_to_id(engine.model.unk_token);
+  /** Whether a special-token text occurs where it must stay text. */
+  const blockedSpecial = (text: string, allowed: (start: number, end: number) => boolean): boolean =>
+    specialTexts.some((c) => {
+      for (let at = text.indexOf(c); at >= 0; at = text.indexOf(c, at + 1)) if (!allowed(at, at + c.length)) return true;
+      return false;
+    });
+  const nowhere = () => false;
+  const encode: TokenizerBackend["encode"] = (text, addSpecialTokens, parse) => {
+    const allowed = parse === false ? nowhere : parse;
+    if (allowed !== true && blockedSpecial(text, allowed)) {
+      return encodeSections(hf, engine, unk, text, addSpecialTokens, addedPattern, addedByContent, (t, a, b) => !special.has(t.id) || allowed(a, b));
+    }
+    return hf.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  };
+  return { encode, specialTexts, unk };
 }
 
 /**
