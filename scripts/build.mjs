@@ -2,14 +2,16 @@
 // registry the host is typed against (src/engine/kernels.generated.ts), the modules `#wasm` resolves to, the
 // esbuild bundles (Node, browser, CLI, and the edge entries that import the kernels as
 // precompiled wasm modules), the kernels as files (dist/wasm/) and the type declarations.
-// Usage: node scripts/build.mjs [--wasm-only]
-import { chmod, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+// Usage: node scripts/build.mjs [--wasm-only [--if-stale]] (--if-stale: skip the kernels when every build output
+// is newer than every source of them, as `npm run test:fast` does)
+import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const wasmOnly = process.argv.includes("--wasm-only");
+const ifStale = process.argv.includes("--if-stale");
 const log = (msg) => process.stderr.write(`[build] ${msg}\n`);
 
 // Feature sets of the kernel module. Names match KERNEL_BUILDS in src/engine/features.ts.
@@ -155,6 +157,18 @@ async function bundle() {
   if (tsc.status !== 0) throw new Error("tsc (declarations) failed");
 }
 
-await buildWasm();
+/** Whether the kernel builds and what is generated from them are newer than assembly/, asconfig.json and this script. */
+async function wasmIsCurrent() {
+  const mtime = (f) => stat(path.join(root, f)).then((s) => s.mtimeMs, () => undefined);
+  const inputs = [...(await readdir(path.join(root, "assembly"))).map((f) => `assembly/${f}`), "asconfig.json", "scripts/build.mjs"];
+  const outputs = [...Object.keys(WASM_TARGETS).map((b) => `build/dbllm.${b}.wasm`), "build/wasm-modules.js", "build/wasm-modules.d.ts",
+    ...Object.keys(EDGE_WASM_IMPORTS).map((c) => `build/wasm-imports.${c}.js`), "src/engine/kernels.generated.ts"];
+  const outTimes = await Promise.all(outputs.map(mtime));
+  if (outTimes.some((t) => t === undefined)) return false;
+  return Math.max(...(await Promise.all(inputs.map(mtime)))) < Math.min(...outTimes);
+}
+
+if (ifStale && (await wasmIsCurrent())) log("wasm kernels are up to date");
+else await buildWasm();
 if (!wasmOnly) await bundle();
 log("done");
