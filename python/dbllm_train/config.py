@@ -34,6 +34,18 @@ def _finite_positive(v) -> bool:
     return _is_number(v) and math.isfinite(v) and v > 0
 
 
+def _number(source: Dict[str, Any], key: str, fallback, where: str):
+    """source[key] as a number; `fallback` when it is absent or null, an error when there is none."""
+    v = source.get(key)
+    if v is None:
+        if fallback is None:
+            raise ConfigError(f"{where} {key} is missing")
+        return fallback
+    if not _is_number(v):
+        raise ConfigError(f"{where} {key} is not a number")
+    return v
+
+
 def _is_size(v) -> bool:
     """A whole number as JavaScript's Number.isSafeInteger sees one (256.0 is one)."""
     return _is_number(v) and math.isfinite(v) and float(v).is_integer() and abs(v) <= 2 ** 53 - 1
@@ -125,14 +137,7 @@ def config_from_gguf(fields: Dict[str, Any], tensor_names: set, origin: str) -> 
         raise _unsupported(f"{origin}: architecture {arch!r} is not supported (supported: {SUPPORTED})")
 
     def num(key: str, fallback=None):
-        v = fields.get(f"{arch}.{key}")
-        if v is None:
-            if fallback is None:
-                raise ConfigError(f"{origin}: {arch}.{key} is missing")
-            return fallback
-        if not _is_number(v):
-            raise ConfigError(f"{origin}: metadata {arch}.{key} is not a number")
-        return v
+        return _number(fields, f"{arch}.{key}", fallback, f"{origin}: metadata")
 
     def f32num(key: str, fallback: float) -> float:
         """A float the file stores as f32 (read exactly as stored), or the default as it stands."""
@@ -179,14 +184,7 @@ def config_from_hf(cfg: Dict[str, Any], origin: str) -> ModelConfig:
     arch = HF_ARCHS[hf_arch]
 
     def num(key: str, fallback=None):
-        v = cfg.get(key)
-        if v is None:
-            if fallback is None:
-                raise ConfigError(f"{origin}: {key} is missing")
-            return fallback
-        if not _is_number(v):
-            raise ConfigError(f"{origin}: {key} is not a number")
-        return v
+        return _number(cfg, key, fallback, f"{origin}:")
 
     if cfg.get("mlp_bias") is True:
         raise _unsupported(f"{origin}: mlp_bias is not supported")

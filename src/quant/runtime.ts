@@ -151,16 +151,21 @@ const lutExactLayout = (ws: number, T: number, K: number, g: number) => {
   return { q, tables, scales, end: scales + T * (K / g) * 4 };
 };
 
-const LUT_EXACT_PREP: ActivationPrep = {
-  key: "fdb-lut-exact",
-  layout: lutExactLayout,
-  run(engine, ws, x, T, K, g) {
-    const L = lutExactLayout(ws, T, K, g);
-    engine.k.quantize_act_i8(L.q, L.scales, x, T, K, g);
-    engine.k.fdb_build_tables(L.tables, L.q, T, K);
-  },
-  codes: "i8",
-};
+/** The fdb2 preparations: int8 activations per group (quantize_act_i8), then what the kernel reads built from them. */
+function int8Prep<L extends PreparedInput>(key: string, layout: (ws: number, T: number, K: number, g: number) => L, build: (engine: Engine, L: L, T: number, K: number, g: number) => void): ActivationPrep {
+  return {
+    key,
+    layout,
+    run(engine, ws, x, T, K, g) {
+      const L = layout(ws, T, K, g);
+      engine.k.quantize_act_i8(L.q, L.scales, x, T, K, g);
+      build(engine, L, T, K, g);
+    },
+    codes: "i8",
+  };
+}
+
+const LUT_EXACT_PREP = int8Prep("fdb-lut-exact", lutExactLayout, (e, L, T, K) => e.k.fdb_build_tables(L.tables, L.q, T, K));
 
 /** The reference of every exact fdb2 product: int8 activations times the stored groups (assembly/fdb-common.ts). */
 const fdbReference = (out: number, _x: number, ws: number, w: Linear, stored: number, T: number): KernelCall => {
@@ -195,16 +200,7 @@ export const lutLayout = (ws: number, T: number, K: number, g: number) => {
   return { q, scales, tables, tscales, end: tscales + T * (K / g) * 4 };
 };
 
-const LUT_PREP: ActivationPrep = {
-  key: "fdb-lut",
-  layout: lutLayout,
-  run(engine, ws, x, T, K, g) {
-    const L = lutLayout(ws, T, K, g);
-    engine.k.quantize_act_i8(L.q, L.scales, x, T, K, g);
-    engine.k.fdb_build_qtables(L.tables, L.tscales, L.q, L.scales, T, K, g);
-  },
-  codes: "i8",
-};
+const LUT_PREP = int8Prep("fdb-lut", lutLayout, (e, L, T, K, g) => e.k.fdb_build_qtables(L.tables, L.tscales, L.q, L.scales, T, K, g));
 
 /**
  * fdb2 matrices through the fast lookup-table kernel (assembly/fdb-lutq.ts): one table per 4 activations, its
@@ -233,16 +229,7 @@ const popLayout = (ws: number, T: number, K: number, g: number) => {
   return { q, planes, scales, end: scales + T * (K / g) * 4 };
 };
 
-const POP_PREP: ActivationPrep = {
-  key: "fdb-pop",
-  layout: popLayout,
-  run(engine, ws, x, T, K, g) {
-    const L = popLayout(ws, T, K, g);
-    engine.k.quantize_act_i8(L.q, L.scales, x, T, K, g);
-    engine.k.fdb_pop_prepare(L.planes, L.q, T, K);
-  },
-  codes: "i8",
-};
+const POP_PREP = int8Prep("fdb-pop", popLayout, (e, L, T, K) => e.k.fdb_pop_prepare(L.planes, L.q, T, K));
 
 /** fdb2 matrices through the popcount-over-bit-planes kernel (assembly/fdb-popcount.ts); groups of 64 or more. */
 export const FDB_POP: RuntimeFormat = {
