@@ -52,11 +52,18 @@ export interface LoadOptions {
    */
   cache?: boolean | "cache-api" | "opfs";
   /**
-   * Threads for matrix products and attention (default: min(logical cores, 4)). Needs WebAssembly threads and
-   * shared memory: browsers only offer them to cross-origin-isolated pages, edge runtimes not at all; where they
-   * are missing the model runs on one thread and info().threads says why.
+   * Threads for matrix products and attention (default: min(logical cores, the container's CPU quota where one
+   * is visible, 4)). Needs WebAssembly threads and shared memory: browsers only offer them to cross-origin-isolated
+   * pages, edge runtimes not at all; where they are missing the model runs on one thread and info().threads says why.
    */
   threads?: number;
+  /**
+   * How a job (one matrix product or attention step) uses the threads: 'adaptive' (default) measures, per kind
+   * of job, whether splitting it is faster than running it on the calling thread, and keeps doing what is faster
+   * — small matrices, and machines where another process holds a core, run alone; 'always' splits every job.
+   * Results are bit-identical either way.
+   */
+  threadSplitting?: "adaptive" | "always";
 }
 
 export interface ModelInfo {
@@ -71,7 +78,8 @@ export interface ModelInfo {
   contextLength: number;
   /** The wasm kernel build in use, and the kernel that runs fdb2 matrices. */
   kernels: { build: string; relaxedSimd: boolean; fdb: string };
-  threads: { count: number; reason: string };
+  /** Thread count and why; how many jobs ran split across the threads and how many on the calling thread alone. */
+  threads: { count: number; reason: string; splitting: "adaptive" | "always" | "none"; jobs: { split: number; alone: number } };
   /** Peak wasm linear memory so far. */
   wasmMemoryBytes: number;
   hasChatTemplate: boolean;
@@ -79,6 +87,15 @@ export interface ModelInfo {
 }
 
 const DEFAULT_MAX_CONTEXT = 4096;
+
+/** The default thread count: logical cores, capped by a visible CPU quota and by 4; with the reason for it. */
+function defaultThreads(): { count: number; reason: string } {
+  const cores = platform.cpuCount();
+  const quota = platform.cpuQuota();
+  const count = Math.max(1, Math.min(cores, quota === undefined ? cores : Math.floor(quota), 4));
+  const why = `min(${cores} logical core${cores === 1 ? "" : "s"}${quota === undefined ? "" : `, CPU quota ${+quota.toFixed(2)}`}, 4)`;
+  return { count, reason: count === 1 ? `one thread: the default, ${why}` : `${count} threads: the default, ${why}` };
+}
 
 /** Whether `requested` threads can run here: shared wasm memory, workers, and (in browsers) isolation. */
 function threadPlan(requested: number, oneReason: string, modules: KernelModules | undefined): { shared: boolean; reason: string } {
@@ -108,9 +125,13 @@ export class Model {
     }
     const batch = options.batchSize ?? 64;
     if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) throw invalidArgument(`batchSize must be an integer in [1, 4096]`);
-    const requested = options.threads ?? Math.min(platform.cpuCount(), 4);
+    const dflt = defaultThreads();
+    const requested = options.threads ?? dflt.count;
     if (!Number.isSafeInteger(requested) || requested < 1 || requested > 64) throw invalidArgument(`threads must be an integer in [1, 64], got ${options.threads}`);
-    const oneReason = options.threads === 1 ? "threads: 1 requested" : "one logical core available";
+    const splitting = options.threadSplitting ?? "adaptive";
+    if (splitting !== "adaptive" && splitting !== "always") throw invalidArgument(`threadSplitting must be 'adaptive' or 'always', got ${String(splitting)}`);
+    const oneReason = options.threads === 1 ? "threads: 1 requested" : dflt.reason;
+    const manyReason = options.threads === undefined ? dflt.reason : `${requested} threads requested`;
     const modules = checkKernelModules(options.wasmModules);
     const threading = threadPlan(requested, oneReason, modules);
     // The kernels before the model: a runtime that cannot run them refuses before any byte is downloaded.
@@ -130,7 +151,9 @@ export class Model {
       const engine = await Engine.create({ kernels, maxBytes });
       const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbFormat });
       const config = opened.config;
-      exec = threading.shared ? await Pool.create(engine, requested, `${requested} threads`).catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`)) : new SingleThread(engine, threading.reason);
+      exec = threading.shared
+        ? await Pool.create(engine, requested, manyReason, splitting === "adaptive").catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`))
+        : new SingleThread(engine, threading.reason);
       const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), exec, batch);
       const tokenizer = opened.tokenizer;
       const core: ModelCore = {
@@ -150,7 +173,7 @@ export class Model {
         kvBytesPerToken: config.nLayers * 2 * kvDim * 4,
         contextLength,
         kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: fdbFormat.name },
-        threads: { count: exec.threads, reason: exec.reason },
+        threads: { count: exec.threads, reason: exec.reason, splitting: exec.threads > 1 ? splitting : "none", jobs: { split: 0, alone: 0 } },
         hasChatTemplate: !!tokenizer.chatTemplate,
         metadata: opened.metadata,
       });
@@ -166,7 +189,8 @@ export class Model {
   get config(): ModelConfig { return this.core.config; }
 
   info(): ModelInfo {
-    return { ...this.infoBase, wasmMemoryBytes: this.core.engine.memory.buffer.byteLength };
+    const jobs = this.core.forward.exec.jobs();
+    return { ...this.infoBase, threads: { ...this.infoBase.threads, jobs }, wasmMemoryBytes: this.core.engine.memory.buffer.byteLength };
   }
 
   /** A new conversation with its own KV cache. */
