@@ -10,14 +10,14 @@ import { getLlama } from "../tests/helpers/llama-ref.ts";
 
 const { values } = parseArgs({ options: {
   engine: { type: "string" }, model: { type: "string" }, kernel: { type: "string", default: "auto" }, threads: { type: "string", default: "1" },
-  prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" },
+  prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" }, split: { type: "string", default: "adaptive" },
 } });
 const P = Number(values.prompt), D = Number(values.decode);
 const prompt = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % 30000);
 const now = () => performance.now();
 
 if (values.engine === "dbllm") {
-  const model = await loadModel(values.model!, { contextLength: P + D + 8, kernel: values.kernel as "auto", threads: Number(values.threads) });
+  const model = await loadModel(values.model!, { contextLength: P + D + 8, kernel: values.kernel as "auto", threads: Number(values.threads), threadSplitting: values.split as "adaptive" });
   const session = model.createSession();
   const V = model.config.vocabSize, rng = new Rng(1);
   const warm = await session.evaluate(prompt.slice(0, 8)); void warm; session.reset(); // compile kernels first

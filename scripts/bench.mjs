@@ -2,7 +2,7 @@
 // process (results land in bench/results/*.json; docs/BENCHMARKS.md explains them). Benchmarks are not tests:
 // they print numbers and fail only when a run itself fails.
 //   npm run bench                    f32, gemv, e2e (the speed reports; tens of minutes on 2 cores)
-//   npm run bench -- accuracy        one report by name: f32 | gemv | e2e | accuracy | distill-throughput |
+//   npm run bench -- accuracy        one report by name: f32 | gemv | e2e | accuracy | threads | distill-throughput |
 //                                    distill-ablation | chat-probe
 //   npm run bench -- e2e --threads 1,2   options after a name go to that report
 // The distill-* reports are Python (the trainer's interpreter: scripts/python.ts); the rest run in Node.
@@ -16,6 +16,7 @@ const REPORTS = {
   gemv: "bench/gemv.ts",
   e2e: "bench/e2e.ts",
   accuracy: "bench/accuracy.ts",
+  threads: "bench/threads.ts",
   "chat-probe": "bench/chat-probe.ts",
   "distill-throughput": "bench/distill/throughput.py",
   "distill-ablation": "bench/distill/ablation.py",

@@ -137,7 +137,7 @@ test("options are checked before any I/O: a bad option wins over a file that doe
   const bad: [string, Record<string, unknown>][] = [
     ["kernel", { kernel: "fastest" }], ["simd", { simd: "sse" }], ["cache", { cache: "opsf" }], ["fetch", { fetch: "curl" }],
     ["onProgress", { onProgress: 1 }], ["threads", { threads: 0 }], ["batchSize", { batchSize: 0 }], ["contextLength", { contextLength: -1 }],
-    ["wasmModules", { wasmModules: { fast: 1 } }],
+    ["wasmModules", { wasmModules: { fast: 1 } }], ["threadSplitting", { threadSplitting: "sometimes" }],
   ];
   for (const [name, o] of bad) {
     const e = await rejects("INVALID_ARGUMENT", () => loadModel(nowhere, o as never), `${name}: ${JSON.stringify(o)}`);

@@ -1,5 +1,6 @@
 // The worker pool: a model split across threads computes exactly what one thread computes (row and head
 // splits do not change any row's arithmetic), for every runtime format; info() reports the thread count.
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { writeFileSync } from "node:fs";
 import { test } from "uvu";
@@ -30,7 +31,8 @@ for (const [label, file, kernel] of [["f32 + q8 (GGUF Q8_0)", built.gguf, "auto"
   test(`${label}: 2 and 3 threads give bit-identical logits to 1 thread`, async () => {
     const results: Float32Array[] = [];
     for (const threads of [1, 2, 3]) {
-      const model = await loadModel(file, { contextLength: 128, threads, kernel, batchSize: 32 });
+      // "always": every job split, so the pool's protocol itself is what is compared (adaptive may run jobs alone)
+      const model = await loadModel(file, { contextLength: 128, threads, kernel, batchSize: 32, threadSplitting: "always" });
       assert.is(model.info().threads.count, threads, model.info().threads.reason);
       const s = model.createSession();
       const all = await s.evaluate(prompt);
@@ -45,23 +47,22 @@ for (const [label, file, kernel] of [["f32 + q8 (GGUF Q8_0)", built.gguf, "auto"
 
 test("threads: 1 and invalid thread counts", async () => {
   const m = await loadModel(built.gguf, { threads: 1 });
-  assert.equal(m.info().threads, { count: 1, reason: "threads: 1 requested" });
+  assert.equal(m.info().threads, { count: 1, reason: "threads: 1 requested", splitting: "none", jobs: { split: 0, alone: 0 } });
   await assert.not.ok(await loadModel(built.gguf, { threads: 0 }).then(() => true, (e) => e.code !== "INVALID_ARGUMENT"));
 });
 
-test("a kernel that fails in a worker is a WORKER_FAILED error, and the pool runs the next job", async () => {
+test("a kernel that fails in the thread pool is a WORKER_FAILED error, and the pool runs the next job", async () => {
   const engine = await Engine.create({ shared: true });
-  const pool = await Pool.create(engine, 2, "test");
-  const K = 4, M = 16;
+  const pool = await Pool.create(engine, 2, "test", false); // every job split: chunks go to the worker and to this thread
+  const K = 4, M = 64;
   const x = engine.allocF32(K, "x"), w = engine.arena.alloc(engine.k.f32x8_bytes(M, K), "w"), out = engine.allocF32(M, "out");
   engine.f32(x, K).fill(1);
   engine.u8(w, engine.k.f32x8_bytes(M, K)).fill(0);
-  // rows 0..7 (this thread's half) end exactly at the end of memory; rows 8..15 (the worker's) lie beyond it
-  const edge = engine.memory.buffer.byteLength - 8 * 4;
   const job = (o: number) => [{ fn: "matmul_f32" as const, args: [o, x, w, 1, K, M], count: M, align: 8 }];
+  // every output row lies beyond the end of memory: whichever thread takes a chunk, its kernel traps
   try {
-    pool.run(job(edge));
-    assert.unreachable("the worker's out-of-bounds store went unnoticed");
+    pool.run(job(engine.memory.buffer.byteLength));
+    assert.unreachable("an out-of-bounds store went unnoticed");
   } catch (e) {
     assert.instance(e, DbllmError);
     assert.is((e as DbllmError).code, "WORKER_FAILED", (e as Error).message);
@@ -70,6 +71,30 @@ test("a kernel that fails in a worker is a WORKER_FAILED error, and the pool run
   pool.run(job(out));
   assert.ok(engine.f32(out, M).every((v) => v === 0), "the next job ran on every row (zero weights)");
   pool.dispose();
+});
+
+test("a core taken by another process: the pool keeps making progress and the tokens stay the same", async () => {
+  // a busy process on the second core (pinned there where taskset exists): the situation where a split job
+  // waits for a descheduled worker
+  const pin = spawnSync("taskset", ["--version"]).status === 0;
+  const busy = spawn(pin ? "taskset" : process.execPath, [...(pin ? ["-c", "1", process.execPath] : []), "-e", "for (;;) {}"], { stdio: "ignore" });
+  try {
+    const tokens: number[][] = [];
+    const jobs: { split: number; alone: number }[] = [];
+    for (const [threads, threadSplitting] of [[1, "adaptive"], [2, "adaptive"], [2, "always"]] as const) {
+      const m = await loadModel(dbllm, { contextLength: 128, threads, threadSplitting, kernel: "lut" });
+      tokens.push((await m.generate(prompt.slice(0, 20), { temperature: 0, maxTokens: 24 }).done()).tokens);
+      jobs.push(m.info().threads.jobs);
+      m.dispose();
+    }
+    console.log(`  busy process ${pin ? "pinned to core 1" : "unpinned"}; jobs split/alone: adaptive ${jobs[1].split}/${jobs[1].alone}, always ${jobs[2].split}/${jobs[2].alone}`);
+    assert.equal(tokens[1], tokens[0]);
+    assert.equal(tokens[2], tokens[0]);
+    assert.ok(jobs[2].split > 0 && jobs[2].alone === 0);
+    assert.ok(jobs[1].split + jobs[1].alone === jobs[2].split);
+  } finally {
+    busy.kill("SIGKILL");
+  }
 });
 
 test.run();

@@ -47,7 +47,7 @@ test("wasmModules: the precompiled simd build gives the inlined kernels' greedy 
   assert.is(t.info().threads.count, 2);
   assert.equal((await t.generate(PROMPT, { temperature: 0, maxTokens: 12 }).done()).tokens, want);
   const one = await loadModel(bytes, { threads: 2, wasmModules: { simd } });
-  assert.equal(one.info().threads, { count: 1, reason: "wasmModules has no threads build" });
+  assert.equal(one.info().threads, { count: 1, reason: "wasmModules has no threads build", splitting: "none", jobs: { split: 0, alone: 0 } });
   for (const model of [ref, m, t, one]) model.dispose();
 });
 

@@ -13,6 +13,8 @@ export interface RangeCall {
   align: number;
   /** Index of an argument that must be a per-thread scratch buffer of `scratchBytes` (attention scores). */
   scratchArg?: number;
+  /** What makes calls alike in cost (kernel, shape, tokens): a pool measures each kind to decide how to run it. */
+  kind?: string;
 }
 
 export interface Executor {
@@ -21,6 +23,8 @@ export interface Executor {
   readonly reason: string;
   /** Runs every call over its whole range; with several threads each call's range is split among them. */
   run(calls: RangeCall[], scratchBytes?: number): void;
+  /** Jobs run so far split across threads, and on the calling thread alone. */
+  jobs(): { split: number; alone: number };
   dispose(): void;
 }
 
@@ -28,9 +32,15 @@ export class SingleThread implements Executor {
   readonly threads = 1;
   private scratch = 0;
   private scratchCap = 0;
+  private count = 0;
   constructor(private readonly engine: Engine, readonly reason: string) {}
 
+  jobs(): { split: number; alone: number } {
+    return { split: 0, alone: this.count };
+  }
+
   run(calls: RangeCall[], scratchBytes = 0): void {
+    this.count++;
     const k = this.engine.k as unknown as Record<string, (...a: number[]) => void>;
     for (const c of calls) {
       const args = c.args.slice();

@@ -1,11 +1,11 @@
 // A pool worker (Node worker_threads or a browser Web Worker; an esbuild entry of its own): instantiates the
-// kernel module over the shared memory, then loops — wait for the job counter to move, run the calls in its
-// slot, report done. It never returns to its event loop until told to stop.
+// kernel module over the shared memory, then loops — wait for a job, take its chunks one at a time until none
+// is left, report each one done. It never returns to its event loop until told to stop.
 import { platform } from "#platform";
 import { RANGE_KERNELS } from "./kernels.generated.ts";
 import {
-  CONTROL_BYTES, ERROR, MAX_ARGS, MAX_CALLS, REMAINING, SEQ, SPIN_MS, STATE_FAILED, STATE_POLLING, STATE_RUNNING,
-  STATE_SLEEPING, STATE_STOPPED, STOP, WORKER_DONE, WORKER_STATE, type WorkerInit, type WorkerMessage,
+  CONTROL_BYTES, DONE, ERROR, JOB_WORDS, SEQ, SPIN_MS, STATE_FAILED, STATE_POLLING, STATE_RUNNING, STATE_SLEEPING,
+  STATE_STOPPED, SLEEPERS, STOP, WAITER, WORKER_DONE, WORKER_STATE, claimChunk, runChunk, type WorkerInit, type WorkerMessage,
 } from "./pool-protocol.ts";
 
 function serve(init: WorkerInit, ready: () => void): void {
@@ -13,9 +13,8 @@ function serve(init: WorkerInit, ready: () => void): void {
   const exports = instance.exports as unknown as Record<string, (...a: number[]) => void>;
   const kernels = RANGE_KERNELS.map((n) => exports[n]);
   const ctrl = new Int32Array(init.memory.buffer, init.control, CONTROL_BYTES / 4);
-  const slot = new Float64Array(init.memory.buffer, init.slot, 1 + MAX_CALLS * (2 + MAX_ARGS));
-  // The control block starts zeroed and no job is posted before every worker has said it is ready, so the
-  // first job is SEQ = 1 — reading SEQ here instead could miss a job posted while this worker was starting.
+  const job = new Float64Array(init.memory.buffer, init.job, JOB_WORDS);
+  // The control block starts zeroed and no job is posted before every worker has said it is ready.
   let seen = 0;
   const args: number[] = [];
   const state = (v: number) => Atomics.store(ctrl, WORKER_STATE(init.index), v);
@@ -25,26 +24,27 @@ function serve(init: WorkerInit, ready: () => void): void {
     state(STATE_POLLING);
     const until = performance.now() + SPIN_MS;
     while (Atomics.load(ctrl, SEQ) === seen && performance.now() < until) { /* spin */ }
-    // A wake-up is not a job: the caller bumps SEQ and then notifies, and when it is preempted between the
-    // two this worker may already have seen the bump, run the job and gone to sleep — the late notify must
-    // not make it run the same job twice (that drove REMAINING below zero: a hang, or a next job marked done).
-    while (Atomics.load(ctrl, SEQ) === seen) { state(STATE_SLEEPING); Atomics.wait(ctrl, SEQ, seen); }
+    while (Atomics.load(ctrl, SEQ) === seen) {
+      state(STATE_SLEEPING);
+      Atomics.add(ctrl, SLEEPERS, 1); // before the wait, which re-reads SEQ: a job posted in between is not missed
+      Atomics.wait(ctrl, SEQ, seen);
+      Atomics.sub(ctrl, SLEEPERS, 1);
+    }
+    // A wake-up is only a hint: what this worker runs is decided by the chunks it manages to claim, which may
+    // belong to this job, a later one, or none (the caller and the other workers took them all meanwhile).
     seen = Atomics.load(ctrl, SEQ);
     if (Atomics.load(ctrl, STOP)) { state(STATE_STOPPED); return; }
     state(STATE_RUNNING);
-    try {
-      const n = slot[0];
-      for (let c = 0; c < n; c++) {
-        const base = 1 + c * (2 + MAX_ARGS), fn = slot[base], nargs = slot[base + 1];
-        args.length = nargs;
-        for (let i = 0; i < nargs; i++) args[i] = slot[base + 2 + i];
-        kernels[fn](...args);
+    for (let c = claimChunk(ctrl); c >= 0; c = claimChunk(ctrl)) {
+      try {
+        runChunk(job, c, init.index + 1, kernels, args);
+      } catch {
+        Atomics.store(ctrl, ERROR, 1);
       }
-    } catch {
-      Atomics.store(ctrl, ERROR, 1);
+      Atomics.add(ctrl, DONE, 1);
+      if (Atomics.load(ctrl, WAITER)) Atomics.notify(ctrl, DONE);
     }
     Atomics.store(ctrl, WORKER_DONE(init.index), seen);
-    if (Atomics.sub(ctrl, REMAINING, 1) === 1) Atomics.notify(ctrl, REMAINING);
   }
 }
 
@@ -56,7 +56,7 @@ p.once((msg) => {
     serve(init, () => p.postMessage({ type: "dbllm:ready" } satisfies WorkerMessage));
   } catch (e) {
     // anything escaping the loop: say so in shared memory (the caller may be blocked and deaf to messages)
-    try { Atomics.store(new Int32Array(init.memory.buffer, init.control, 16), WORKER_STATE(init.index), STATE_FAILED); } catch { /* no memory */ }
+    try { Atomics.store(new Int32Array(init.memory.buffer, init.control, CONTROL_BYTES / 4), WORKER_STATE(init.index), STATE_FAILED); } catch { /* no memory */ }
     p.postMessage({ type: "dbllm:error", message: (e as Error).message } satisfies WorkerMessage);
   }
 });

@@ -3,38 +3,48 @@
 import { DbllmError, internalError } from "../errors.ts";
 import { platform } from "#platform";
 import type { Engine } from "./engine.ts";
-import { RANGE_KERNELS } from "./kernels.generated.ts";
+import { ModeChooser } from "./adaptive.ts";
 import { splitRange, type Executor, type RangeCall } from "./exec.ts";
+import { RANGE_KERNELS } from "./kernels.generated.ts";
 import {
-  CONTROL_BYTES, ERROR, JOB_TIMEOUT_MS, MAX_ARGS, MAX_CALLS, MAX_WORKERS, REMAINING, SEQ, SLOT_BYTES, SPIN_MS, STOP,
-  WORKER_DONE, WORKER_STATE, type WorkerInit, type WorkerMessage,
+  CALL_WORDS, CLAIM, CONTROL_BYTES, DONE, ERROR, JOB_BYTES, JOB_CALLS, JOB_CHUNKS, JOB_SCRATCH, JOB_TIMEOUT_MS, JOB_WORDS, MAX_ARGS,
+  MAX_CALLS, MAX_CHUNKS, MAX_WORKERS, SEQ, SLEEPERS, SPIN_MS, STOP, WAITER, WORKER_DONE, WORKER_STATE, claimChunk, runChunk, type WorkerInit,
+  type WorkerMessage,
 } from "./pool-protocol.ts";
 import type { WorkerHandle } from "../platform/types.ts";
 
 const KERNEL_INDEX = new Map<string, number>(RANGE_KERNELS.map((n, i) => [n, i]));
+/** Chunks per thread and call: enough that a thread that falls behind leaves its share to the others. */
+const CHUNKS_PER_THREAD = 4;
 
 export class Pool implements Executor {
   readonly threads: number;
   readonly reason: string;
   private readonly control: number;
-  private readonly slots: number;
+  private readonly job: number;
+  private kernels: ((...a: number[]) => void)[] = [];
+  private readonly chooser = new ModeChooser();
+  private args: number[] = [];
   private scratch: number[] = [];
   private scratchCap = 0;
   private disposed = false;
 
-  private constructor(private readonly engine: Engine, private readonly workers: WorkerHandle[], control: number, slots: number, reason: string) {
+  private constructor(private readonly engine: Engine, private readonly workers: WorkerHandle[], control: number, job: number, reason: string,
+    private readonly adaptive: boolean) {
     this.threads = workers.length + 1;
     this.control = control;
-    this.slots = slots;
+    this.job = job;
     this.reason = reason;
+    const k = engine.k as unknown as Record<string, (...a: number[]) => void>;
+    this.kernels = RANGE_KERNELS.map((n) => k[n]);
   }
 
   /** Starts `threads − 1` workers on the engine's shared memory (the engine must have been created shared). */
-  static async create(engine: Engine, threads: number, reason: string): Promise<Pool> {
+  static async create(engine: Engine, threads: number, reason: string, adaptive = true): Promise<Pool> {
     if (!(engine.memory.buffer instanceof SharedArrayBuffer)) throw internalError("the pool needs a shared-memory engine");
     if (threads - 1 > MAX_WORKERS) throw new DbllmError("INVALID_ARGUMENT", `at most ${MAX_WORKERS + 1} threads`);
-    const control = engine.arena.alloc(CONTROL_BYTES + (threads - 1) * SLOT_BYTES, "pool control block");
-    engine.u8(control, CONTROL_BYTES + (threads - 1) * SLOT_BYTES).fill(0);
+    const control = engine.arena.alloc(CONTROL_BYTES + JOB_BYTES, "pool control block");
+    engine.u8(control, CONTROL_BYTES + JOB_BYTES).fill(0);
     const workers: WorkerHandle[] = [];
     try {
       for (let w = 0; w < threads - 1; w++) {
@@ -48,7 +58,7 @@ export class Pool implements Executor {
           });
           worker.onError((e) => reject(new DbllmError("WORKER_FAILED", `a pool worker failed to start: ${e.message}`)));
         });
-        const init: WorkerInit = { type: "dbllm:init", module: engine.module, memory: engine.memory, control, slot: control + CONTROL_BYTES + w * SLOT_BYTES, index: w };
+        const init: WorkerInit = { type: "dbllm:init", module: engine.module, memory: engine.memory, control, job: control + CONTROL_BYTES, index: w };
         worker.postMessage(init);
         await ready;
         worker.unref(); // from here on the worker talks only through shared memory
@@ -58,63 +68,98 @@ export class Pool implements Executor {
       engine.arena.dealloc(control);
       throw e;
     }
-    return new Pool(engine, workers, control, control + CONTROL_BYTES, reason);
+    return new Pool(engine, workers, control, control + CONTROL_BYTES, reason, adaptive);
   }
 
   run(calls: RangeCall[], scratchBytes = 0): void {
     if (this.disposed) throw new DbllmError("DISPOSED", "the model was disposed");
-    const P = this.threads;
     if (scratchBytes > this.scratchCap) this.growScratch(scratchBytes);
-    const buffer = this.engine.memory.buffer;
-    const ctrl = new Int32Array(buffer, this.control, CONTROL_BYTES / 4);
-    const parts = calls.map((c) => splitRange(c.count, P, c.align));
-    // worker w (1..P−1) gets part w of every call
-    for (let w = 1; w < P; w++) {
-      const slot = new Float64Array(buffer, this.slots + (w - 1) * SLOT_BYTES, 1 + MAX_CALLS * (2 + MAX_ARGS));
-      let n = 0;
-      calls.forEach((c, i) => {
-        const [a, b] = parts[i][w];
-        if (a >= b) return;
-        if (n === MAX_CALLS || c.args.length + 2 > MAX_ARGS) throw internalError("pool job too large");
-        const base = 1 + n * (2 + MAX_ARGS);
-        slot[base] = KERNEL_INDEX.get(c.fn)!;
-        slot[base + 1] = c.args.length + 2;
-        c.args.forEach((v, k) => { slot[base + 2 + k] = k === c.scratchArg ? this.scratch[w] : v; });
-        slot[base + 2 + c.args.length] = a;
-        slot[base + 3 + c.args.length] = b;
-        n++;
-      });
-      slot[0] = n;
-    }
-    Atomics.store(ctrl, REMAINING, P - 1);
-    Atomics.add(ctrl, SEQ, 1);
-    Atomics.notify(ctrl, SEQ);
-    // this thread's part
+    const key = calls.map((c) => c.kind ?? `${c.fn}:${c.count}`).join("+");
+    const mode = this.adaptive ? this.chooser.choose(key) : this.chooser.count("pooled");
+    const t0 = performance.now();
+    if (mode === "solo") this.runSolo(calls);
+    else this.runPooled(calls);
+    this.chooser.record(key, mode, performance.now() - t0);
+  }
+
+  jobs(): { split: number; alone: number } {
+    const s = this.chooser.stats();
+    return { split: s.pooled, alone: s.solo };
+  }
+
+  /** Every call over its whole range on this thread (the workers stay asleep). */
+  private runSolo(calls: RangeCall[]): void {
     const k = this.engine.k as unknown as Record<string, (...a: number[]) => void>;
-    calls.forEach((c, i) => {
-      const [a, b] = parts[i][0];
-      if (a >= b) return;
+    for (const c of calls) {
       const args = c.args.slice();
       if (c.scratchArg !== undefined) args[c.scratchArg] = this.scratch[0];
-      k[c.fn](...args, a, b);
+      k[c.fn](...args, 0, c.count);
+    }
+  }
+
+  private runPooled(calls: RangeCall[]): void {
+    const P = this.threads;
+    const buffer = this.engine.memory.buffer;
+    const ctrl = new Int32Array(buffer, this.control, CONTROL_BYTES / 4);
+    const job = new Float64Array(buffer, this.job, JOB_WORDS);
+    if (calls.length > MAX_CALLS) throw internalError("pool job has too many calls");
+    // the description: calls, scratch buffers, chunks (each call's range cut into aligned pieces)
+    job[0] = calls.length;
+    let n = 0;
+    calls.forEach((c, i) => {
+      if (c.args.length + 2 > MAX_ARGS) throw internalError("pool call has too many arguments");
+      const w = JOB_CALLS + i * CALL_WORDS;
+      job[w] = KERNEL_INDEX.get(c.fn)!;
+      job[w + 1] = c.args.length;
+      job[w + 2] = c.scratchArg ?? -1;
+      for (let k = 0; k < c.args.length; k++) job[w + 3 + k] = c.args[k];
+      const pieces = Math.min(Math.ceil(c.count / c.align), CHUNKS_PER_THREAD * P, Math.floor(MAX_CHUNKS / calls.length));
+      for (const [a, b] of splitRange(c.count, pieces, c.align)) {
+        if (a >= b) continue;
+        job[JOB_CHUNKS + 3 * n] = i;
+        job[JOB_CHUNKS + 3 * n + 1] = a;
+        job[JOB_CHUNKS + 3 * n + 2] = b;
+        n++;
+      }
     });
-    // wait for the workers (spin: this may be a browser main thread, where Atomics.wait is not allowed)
+    for (let t = 0; t < P; t++) job[JOB_SCRATCH + t] = this.scratch[t] ?? 0;
+    if (n === 0) return;
+    Atomics.store(ctrl, DONE, 0);
+    Atomics.store(ctrl, CLAIM, n << 16);
+    Atomics.add(ctrl, SEQ, 1);
+    if (Atomics.load(ctrl, SLEEPERS) > 0) Atomics.notify(ctrl, SEQ);
+    // this thread takes chunks like any worker; it then waits only for the chunks workers took. A kernel that
+    // fails here fails the job as one failing in a worker does — after the workers' chunks are done, and with
+    // the chunks left taken (and skipped) here, so that the pool stays consistent for the next job.
+    let mine = 0, failure: unknown;
+    for (let c = claimChunk(ctrl); c >= 0; c = claimChunk(ctrl)) {
+      mine++;
+      if (failure === undefined) {
+        try { runChunk(job, c, 0, this.kernels, this.args); } catch (e) { failure = e ?? "?"; }
+      }
+    }
+    const target = n - mine;
+    // spin first (a browser window's main thread may not Atomics.wait at all), then sleep in short waits
     const canSleep = platform.canBlock;
     const start = performance.now();
-    for (let r = Atomics.load(ctrl, REMAINING); r !== 0; r = Atomics.load(ctrl, REMAINING)) {
-      if (r < 0) { this.dispose(); throw new DbllmError("WORKER_FAILED", `the pool's job counter went negative (${r}); the pool was stopped`); }
+    for (let d = Atomics.load(ctrl, DONE); d < target; d = Atomics.load(ctrl, DONE)) {
       const waited = performance.now() - start;
-      if (canSleep && waited > SPIN_MS) Atomics.wait(ctrl, REMAINING, r, 1);
+      if (canSleep && waited > SPIN_MS) {
+        Atomics.store(ctrl, WAITER, 1); // then re-read DONE: a chunk finished in between is seen, not slept through
+        const now = Atomics.load(ctrl, DONE);
+        if (now < target) Atomics.wait(ctrl, DONE, now, 1);
+        Atomics.store(ctrl, WAITER, 0);
+      }
       if (waited > JOB_TIMEOUT_MS) {
         const seq = Atomics.load(ctrl, SEQ);
         const states = this.workers.map((_, w) => `worker ${w + 1}: state ${Atomics.load(ctrl, WORKER_STATE(w))}, last job ${Atomics.load(ctrl, WORKER_DONE(w))}`);
         this.dispose();
-        throw new DbllmError("WORKER_FAILED", `a pool job (${seq}) did not finish within ${JOB_TIMEOUT_MS / 1000} s; the pool was stopped (${states.join("; ")}; states: 1 polling, 2 sleeping, 3 running, 4 stopped, 5 failed)`);
+        throw new DbllmError("WORKER_FAILED", `a pool job (${seq}) did not finish within ${JOB_TIMEOUT_MS / 1000} s: ${target - d} of its ${n} chunks were taken by workers that never finished them; the pool was stopped (${states.join("; ")}; states: 1 polling, 2 sleeping, 3 running, 4 stopped, 5 failed)`);
       }
     }
-    if (Atomics.load(ctrl, ERROR)) {
+    if (failure !== undefined || Atomics.load(ctrl, ERROR)) {
       Atomics.store(ctrl, ERROR, 0);
-      throw new DbllmError("WORKER_FAILED", "a kernel failed in a pool worker");
+      throw new DbllmError("WORKER_FAILED", `a kernel failed in the thread pool${failure instanceof Error ? `: ${failure.message}` : ""}`, { cause: failure });
     }
   }
 

@@ -90,7 +90,7 @@ export class Forward {
       k.rope(kDst, this.cos, this.sin, T, c.nKvHeads, hd, c.ropeDim, neox);
       this.exec.run([{
         fn: "attention", args: [this.att, this.q, cache.keys[l], cache.values[l], 0, T, pos0, c.nHeads, c.nKvHeads, hd, c.slidingWindow, scale],
-        count: c.nHeads, align: c.nHeads / c.nKvHeads, scratchArg: 4,
+        count: c.nHeads, align: c.nHeads / c.nKvHeads, scratchArg: 4, kind: `attention:${T}:${2 ** Math.ceil(Math.log2(pos0 + T))}`,
       }], (pos0 + T) * 4 + 16);
       fresh();
       this.observer?.("attn_out", l, this.att, T, c.nHeads * hd);
@@ -135,7 +135,7 @@ export class Forward {
         }
       }
       const { fn, args } = lin.format.matmul(out, x, this.ws, lin, T);
-      calls.push({ fn, args, count: lin.rows, align: lin.format.rowAlign });
+      calls.push({ fn, args, count: lin.rows, align: lin.format.rowAlign, kind: `${fn}:${lin.rows}x${lin.cols}:${T}` });
     }
     this.exec.run(calls);
     for (const [out, lin] of targets) if (lin.bias) this.e.k.add_rows(out, lin.bias, T, lin.rows);

@@ -41,18 +41,28 @@ export interface LoadOptions {
    */
   cache?: boolean | "cache-api" | "opfs";
   /**
-   * Threads for matrix products and attention (default: min(logical cores, 4)). Needs WebAssembly threads and
-   * shared memory: browsers only offer them to cross-origin-isolated pages, edge runtimes not at all; where they
-   * are missing the model runs on one thread and info().threads says why.
+   * Threads for matrix products and attention (default: min(logical cores, the container's CPU quota where one
+   * is visible, 4)). Needs WebAssembly threads and shared memory: browsers only offer them to cross-origin-isolated
+   * pages, edge runtimes not at all; where they are missing the model runs on one thread and info().threads says why.
    */
   threads?: number;
+  /**
+   * How a job (one matrix product or attention step) uses the threads: 'adaptive' (default) measures, per kind
+   * of job, whether splitting it is faster than running it on the calling thread, and keeps doing what is faster
+   * — small matrices, and machines where another process holds a core, run alone; 'always' splits every job.
+   * Results are bit-identical either way.
+   */
+  threadSplitting?: "adaptive" | "always";
 }
 
 /** The options as the load uses them. */
 export interface CheckedLoadOptions {
   batch: number;
-  /** Threads asked for (or the default for this machine). */
+  /** Threads asked for (or the default for this machine), and why there are that many (one, or several). */
   threads: number;
+  oneReason: string;
+  manyReason: string;
+  splitting: "adaptive" | "always";
   kernel: FdbKernel;
   modules: KernelModules | undefined;
 }
@@ -67,8 +77,9 @@ export function checkLoadOptions(o: LoadOptions): CheckedLoadOptions {
   }
   const batch = o.batchSize ?? 64;
   if (!Number.isSafeInteger(batch) || batch < 1 || batch > 4096) throw invalidArgument(`batchSize must be an integer in [1, 4096]`);
-  const threads = o.threads ?? Math.min(platform.cpuCount(), 4);
-  if (!Number.isSafeInteger(threads) || threads < 1 || threads > 64) throw invalidArgument(`threads must be an integer in [1, 64], got ${o.threads}`);
+  if (o.threads !== undefined && (!Number.isSafeInteger(o.threads) || o.threads < 1 || o.threads > 64)) throw invalidArgument(`threads must be an integer in [1, 64], got ${o.threads}`);
+  const splitting = o.threadSplitting ?? "adaptive";
+  if (splitting !== "adaptive" && splitting !== "always") throw invalidArgument(`threadSplitting must be 'adaptive' or 'always', got ${String(splitting)}`);
   const kernel = o.kernel ?? "auto";
   if (typeof kernel !== "string" || !Object.hasOwn(FDB_KERNELS, kernel)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
   if (o.simd !== undefined && !SIMD.includes(o.simd)) throw invalidArgument(`simd must be one of ${SIMD.join(", ")}, got ${JSON.stringify(o.simd)}`);
@@ -76,7 +87,21 @@ export function checkLoadOptions(o: LoadOptions): CheckedLoadOptions {
   for (const f of ["onProgress", "fetch"] as const) {
     if (o[f] !== undefined && typeof o[f] !== "function") throw invalidArgument(`${f} must be a function`);
   }
-  return { batch, threads, kernel, modules: checkKernelModules(o.wasmModules) };
+  const modules = checkKernelModules(o.wasmModules);
+  const dflt = defaultThreads();
+  const threads = o.threads ?? dflt.count;
+  const oneReason = o.threads === 1 ? "threads: 1 requested" : dflt.reason;
+  const manyReason = o.threads === undefined ? dflt.reason : `${threads} threads requested`;
+  return { batch, threads, oneReason, manyReason, splitting, kernel, modules };
+}
+
+/** The default thread count: logical cores, capped by a visible CPU quota and by 4; with the reason for it. */
+function defaultThreads(): { count: number; reason: string } {
+  const cores = platform.cpuCount();
+  const quota = platform.cpuQuota();
+  const count = Math.max(1, Math.min(cores, quota === undefined ? cores : Math.floor(quota), 4));
+  const why = `min(${cores} logical core${cores === 1 ? "" : "s"}${quota === undefined ? "" : `, CPU quota ${+quota.toFixed(2)}`}, 4)`;
+  return { count, reason: count === 1 ? `one thread: the default, ${why}` : `${count} threads: the default, ${why}` };
 }
 
 /** Whether `requested` threads can run here: shared wasm memory, workers, and (in browsers) isolation. */

@@ -32,7 +32,8 @@ export interface ModelInfo {
   contextLength: number;
   /** The wasm kernel build in use, and the kernel that runs fdb2 matrices. */
   kernels: { build: string; relaxedSimd: boolean; fdb: string };
-  threads: { count: number; reason: string };
+  /** Thread count and why; how many jobs ran split across the threads and how many on the calling thread alone. */
+  threads: { count: number; reason: string; splitting: "adaptive" | "always" | "none"; jobs: { split: number; alone: number } };
   /** Peak wasm linear memory so far. */
   wasmMemoryBytes: number;
   hasChatTemplate: boolean;
@@ -53,8 +54,8 @@ export class Model {
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
     throwIfAborted(options.signal);
     // Every option is checked before anything is read, downloaded or compiled.
-    const { batch, threads: requested, kernel, modules } = checkLoadOptions(options);
-    const threading = threadPlan(requested, options.threads === 1 ? "threads: 1 requested" : "one logical core available", modules);
+    const { batch, threads: requested, splitting, kernel, modules, oneReason, manyReason } = checkLoadOptions(options);
+    const threading = threadPlan(requested, oneReason, modules);
     // The kernels before the model: a runtime that cannot run them refuses before any byte is downloaded.
     const kernels = await loadKernels({ simd: options.simd, shared: threading.shared, modules });
     throwIfAborted(options.signal);
@@ -69,7 +70,9 @@ export class Model {
       const engine = await Engine.create({ kernels, maxBytes });
       const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbKernel: kernel });
       const config = opened.config;
-      exec = threading.shared ? await Pool.create(engine, requested, `${requested} threads`).catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`)) : new SingleThread(engine, threading.reason);
+      exec = threading.shared
+        ? await Pool.create(engine, requested, manyReason, splitting === "adaptive").catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`))
+        : new SingleThread(engine, threading.reason);
       const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), exec, batch);
       const tokenizer = opened.tokenizer;
       const core: ModelCore = {
@@ -89,7 +92,7 @@ export class Model {
         kvBytesPerToken: config.nLayers * 2 * kvDim * 4,
         contextLength,
         kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: FDB_KERNELS[kernel].name },
-        threads: { count: exec.threads, reason: exec.reason },
+        threads: { count: exec.threads, reason: exec.reason, splitting: exec.threads > 1 ? splitting : "none", jobs: { split: 0, alone: 0 } },
         hasChatTemplate: !!tokenizer.chatTemplate,
         metadata: opened.metadata,
       });
@@ -105,7 +108,8 @@ export class Model {
   get config(): ModelConfig { return this.core.config; }
 
   info(): ModelInfo {
-    return { ...this.infoBase, wasmMemoryBytes: this.core.engine.memory.buffer.byteLength };
+    const jobs = this.core.forward.exec.jobs();
+    return { ...this.infoBase, threads: { ...this.infoBase.threads, jobs }, wasmMemoryBytes: this.core.engine.memory.buffer.byteLength };
   }
 
   /** A new conversation with its own KV cache. */

@@ -1,10 +1,20 @@
 // Node implementation of the platform interface: files and directories through node:fs.
+import { readFileSync } from "node:fs";
 import { open, readFile, stat } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
 import path from "node:path";
 import { DbllmError, internalError } from "../errors.ts";
 import { urlSource, type ByteSource } from "../bytes/source.ts";
+import { cgroupCpuQuota } from "./cgroup.ts";
 import type { Platform, WorkerHandle } from "./types.ts";
+
+function readCgroupFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
 
 /** The worker script next to this module: the bundle's pool-worker.js, or the .ts source under tsx. */
 function workerUrl(): URL {
@@ -56,6 +66,7 @@ export const platform: Platform = {
   },
   join: (dir, name) => path.join(dir, name),
   cpuCount: () => (typeof availableParallelism === "function" ? availableParallelism() : cpus().length),
+  cpuQuota: () => cgroupCpuQuota(readCgroupFile),
   threadSupport: () => ({ ok: true }),
   async createWorker(): Promise<WorkerHandle> {
     const { Worker } = await import("node:worker_threads");

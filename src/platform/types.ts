@@ -33,6 +33,8 @@ export interface Platform {
   join(dir: string, name: string): string;
   /** Logical CPU count (for thread defaults). */
   cpuCount(): number;
+  /** CPUs this process may use per period under a container's CPU quota (cgroups), where one is visible. */
+  cpuQuota(): number | undefined;
   /** Whether threads can run here, and why not when they cannot. */
   threadSupport(): { ok: true } | { ok: false; reason: string };
   /** Starts a pool worker. */

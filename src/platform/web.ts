@@ -22,6 +22,7 @@ export const platform: Platform = {
   openUrl: (url, options) => openCachedUrl(url, { ...options, cache: options.cache ?? isBrowser }),
   join: (dir, name) => `${dir.replace(/\/$/, "")}/${name}`,
   cpuCount: () => (typeof navigator !== "undefined" && navigator.hardwareConcurrency) || 1,
+  cpuQuota: () => undefined,
   threadSupport() {
     if (typeof g.Worker !== "function") return { ok: false, reason: "this runtime has no Web Workers (edge function?)" };
     if (typeof g.SharedArrayBuffer === "undefined" || g.crossOriginIsolated === false) {
