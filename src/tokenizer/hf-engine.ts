@@ -1,6 +1,8 @@
 // The encoding engine of HF tokenizer.json files: @huggingface/tokenizers (the reference JS port of HF tokenizers)
-// — and the one module that reaches into its internals, which is why package.json pins it at exactly 0.2.0.
-// Its public API is `encode(text)` with every added token parsed; dbllm needs four things it does not offer:
+// — and the one module that patches its internals and declares the typed view of them dbllm reads
+// (EngineInternals; hf.ts reads the vocabulary and the post-processor through it), which is why package.json
+// pins it at exactly 0.2.0. Its public API is `encode(text)` with every added token parsed; dbllm needs four
+// things it does not offer:
 //  1. Speed, same ids: SentencePiece-style BPE (Llama-2, Mistral: no pre-tokenizer, the whole text is one "word")
 //     is cut into ▁-words before the BPE when the vocabulary proves that no merge crosses a word start, and BPE
 //     results are memoized per word — the model's `encode` is wrapped. Without it 1 MB of text takes 17.7 s with
