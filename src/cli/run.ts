@@ -13,7 +13,7 @@ export const RUN_HELP = `dbllm run [model] -p "prompt" [options]
       --parse-special       let special-token texts in the prompt ("<|im_end|>") become control tokens
                             (default: the prompt is text; --chat still gets the template's own markers)
       --ctx <n>             context length (default: the model's, at most 4096)
-      --threads <n>         threads (default: min(cores, 4))
+      --threads <n>         threads (default: min(cores, CPU quota, 4); 1 for small models)
       --kernel auto|lut|lut-exact|popcount   kernel for 2-bit matrices (default auto = lut)
       --simd auto|simd|relaxed  kernel build (default auto)
   -q, --quiet               no progress bar or stats`;

@@ -13,7 +13,7 @@ export const SERVE_HELP = `dbllm serve [model] [options]
       --host <addr>         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
       --model-id <id>       the model's name in the API (default: the file name without extension)
       --ctx <n>             context length of each session (default: the model's, at most 4096)
-      --threads <n>         threads for matrix products (default: min(cores, 4))
+      --threads <n>         threads for matrix products (default: min(cores, CPU quota, 4); 1 for small models)
       --parallel <n>        requests generating at once, each with its own KV cache (default 1)
       --queue <n>           requests that may wait for a free slot before 503 (default 16)
       --max-tokens <n>      most tokens a request may generate (default: the context length)

@@ -1,79 +1,96 @@
-// Whether a pool job runs on all threads or on the calling thread alone, decided per kind of job from how long
-// each way has recently taken. Splitting only pays when the workers are actually running: on a machine where
-// another process holds a core, a worker that is descheduled while it holds part of a job makes the caller wait
-// for a whole time slice, and a job that would take 50 µs alone takes milliseconds. Measuring both ways per job
-// kind (the same matrix product recurs in every layer of every token) lets the pool use threads where they help
-// and leave them idle where they do not, including small matrices that never profit from a split.
-
-/** Running estimates for one kind of job. */
-interface Kind {
-  solo: number; // exponentially weighted mean time alone (ms), NaN until measured
-  pooled: number; // the same on all threads
-  /** The way in use; it changes only when the other way is faster by more than HYSTERESIS (timing noise must
-   * not flip it: every switch to running alone lets the workers fall asleep, which the next split pays for). */
-  current: Mode;
-  /** Runs of the currently worse way are made once every `period` runs, to notice when it becomes better. */
-  period: number;
-  sinceProbe: number;
-}
-
-const ALPHA = 0.25; // weight of the newest measurement
-const MIN_PERIOD = 8;
-const MAX_PERIOD = 512;
-const HYSTERESIS = 0.1;
+// Whether pool jobs run split across all threads or on the calling thread alone, decided by measuring both.
+// Splitting only pays when the workers are actually running: on a machine where another process holds a core, a
+// worker descheduled while it holds part of a job makes the caller wait for a time slice, and a token that takes
+// 30 ms alone takes 50. The decision is one for all jobs, made over windows of consecutive jobs: deciding job by
+// job misleads, because running some jobs alone lets the workers fall asleep, and the next split job then pays
+// their wake-up and looks slower than it is. So the pool runs in one way, and now and then runs a window of jobs
+// the other way; per kind of job (kernel, shape, tokens) it compares the window's times with the usual way's
+// running means, and switches when the other way was faster by more than HYSTERESIS. Probes come more rarely
+// while the usual way keeps winning, and at once when the usual way's jobs turn slow.
 
 export type Mode = "solo" | "pooled";
 
+const ALPHA = 0.2; // weight of the newest time in a kind's running mean
+const HYSTERESIS = 0.05;
+const PROBE_JOBS = 128; // jobs run the other way per probe (a token or two)
+const MIN_PERIOD = 1024; // jobs between probes: doubles while the other way keeps losing
+const MAX_PERIOD = 65536;
+const FIRST_PROBE = 512; // after a few tokens: a short prompt's prefill runs undisturbed
+const SLOW_FACTOR = 2; // a job this many times slower than its kind's mean counts as slow
+const SLOW_DECAY = 0.98; // the slow count forgets over ~50 jobs
+const SLOW_TRIGGER = 8; // about 8 slow jobs among the last 50 bring the next probe forward
+
 export class ModeChooser {
-  private readonly kinds = new Map<string, Kind>();
+  private mode: Mode = "pooled";
+  private readonly means = new Map<string, number>(); // per kind, the current way (ms)
+  private period = MIN_PERIOD;
+  private untilProbe = FIRST_PROBE;
+  private probe: { left: number; observed: number; expected: number } | null = null;
   private counts = { solo: 0, pooled: 0 };
+  /** Jobs of the usual way much slower than their kind's mean, decaying: when conditions worsen (a core is taken),
+   * probe now instead of at the end of a long period. */
+  private slow = 0;
+  private switches = 0;
 
-  /** The way to run the next job of this kind. */
-  choose(key: string): Mode {
-    let k = this.kinds.get(key);
-    if (!k) {
-      k = { solo: NaN, pooled: NaN, current: "pooled", period: MIN_PERIOD, sinceProbe: 0 };
-      this.kinds.set(key, k);
-    }
-    let mode: Mode;
-    if (Number.isNaN(k.pooled)) mode = "pooled"; // measure both ways first
-    else if (Number.isNaN(k.solo)) mode = "solo";
-    else {
-      const better = k.current;
-      mode = better;
-      if (++k.sinceProbe >= k.period) {
-        k.sinceProbe = 0;
-        mode = better === "pooled" ? "solo" : "pooled";
-      }
-    }
-    this.counts[mode]++;
-    return mode;
+  /** The way to run the next job. */
+  choose(): Mode {
+    if (!this.probe && --this.untilProbe <= 0) this.probe = { left: PROBE_JOBS, observed: 0, expected: 0 };
+    const m: Mode = this.probe ? other(this.mode) : this.mode;
+    this.counts[m]++;
+    return m;
   }
 
-  /** Records how long a job of this kind took run that way. */
+  /** Records how long a job of kind `key` took run `mode`. */
   record(key: string, mode: Mode, ms: number): void {
-    const k = this.kinds.get(key);
-    if (!k) return;
-    const measured = !Number.isNaN(k.solo) && !Number.isNaN(k.pooled);
-    // a probe replaces the stale estimate of the worse way outright (conditions change: a core is freed or taken)
-    const probe = measured && mode !== k.current;
-    k[mode] = Number.isNaN(k[mode]) || probe ? ms : k[mode] + ALPHA * (ms - k[mode]);
-    if (Number.isNaN(k.solo) || Number.isNaN(k.pooled)) return;
-    const other: Mode = k.current === "pooled" ? "solo" : "pooled";
-    const switched = k[other] < (1 - HYSTERESIS) * k[k.current];
-    if (switched) k.current = other;
-    // after a probe: if the other way stayed worse, probe less often; if it won, probe back soon
-    if (probe) k.period = switched ? MIN_PERIOD : Math.min(MAX_PERIOD, k.period * 2);
+    if (mode === this.mode) {
+      const m = this.means.get(key);
+      this.means.set(key, m === undefined ? ms : m + ALPHA * (ms - m));
+      if (m !== undefined) {
+        this.slow = this.slow * SLOW_DECAY + (ms > SLOW_FACTOR * m ? 1 : 0);
+        if (this.slow > SLOW_TRIGGER && !this.probe) {
+          this.slow = 0;
+          this.period = MIN_PERIOD;
+          this.untilProbe = Math.min(this.untilProbe, 1);
+        }
+      }
+      return;
+    }
+    const p = this.probe;
+    if (!p) return;
+    const usual = this.means.get(key);
+    if (usual !== undefined) { // only kinds measured both ways count
+      p.observed += ms;
+      p.expected += usual;
+    }
+    if (--p.left > 0) return;
+    this.probe = null;
+    if (p.expected === 0) { // nothing comparable ran (new kinds of job): try again soon
+      this.untilProbe = PROBE_JOBS;
+      return;
+    }
+    if (p.observed < (1 - HYSTERESIS) * p.expected) {
+      this.mode = other(this.mode);
+      this.means.clear(); // the new way's means start afresh (those of the old way would mislead the next probe)
+      this.period = MIN_PERIOD;
+      this.switches++;
+    } else {
+      this.period = Math.min(MAX_PERIOD, this.period * 2);
+    }
+    this.untilProbe = this.period;
   }
 
-  /** Counts a job run `mode` without asking (splitting forced on): returns `mode`. */
+  /** Counts a job run `mode` without choosing (splitting forced on): returns `mode`. */
   count(mode: Mode): Mode {
     this.counts[mode]++;
     return mode;
   }
 
-  /** How many jobs ran each way so far (for info() and benchmarks). */
-  stats(): { solo: number; pooled: number; kinds: number } {
-    return { ...this.counts, kinds: this.kinds.size };
+  /** How many jobs ran each way so far, the way in use, and how often it changed. */
+  stats(): { solo: number; pooled: number; mode: Mode; switches: number } {
+    return { ...this.counts, mode: this.mode, switches: this.switches };
   }
+}
+
+function other(m: Mode): Mode {
+  return m === "pooled" ? "solo" : "pooled";
 }

@@ -75,7 +75,7 @@ export class Pool implements Executor {
     if (this.disposed) throw new DbllmError("DISPOSED", "the model was disposed");
     if (scratchBytes > this.scratchCap) this.growScratch(scratchBytes);
     const key = calls.map((c) => c.kind ?? `${c.fn}:${c.count}`).join("+");
-    const mode = this.adaptive ? this.chooser.choose(key) : this.chooser.count("pooled");
+    const mode = this.adaptive ? this.chooser.choose() : this.chooser.count("pooled");
     const t0 = performance.now();
     if (mode === "solo") this.runSolo(calls);
     else this.runPooled(calls);

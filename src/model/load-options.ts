@@ -62,6 +62,8 @@ export interface CheckedLoadOptions {
   threads: number;
   oneReason: string;
   manyReason: string;
+  /** Whether `threads` is the machine's default (a small model then runs on one thread: smallModelThreads). */
+  defaulted: boolean;
   splitting: "adaptive" | "always";
   kernel: FdbKernel;
   modules: KernelModules | undefined;
@@ -92,7 +94,19 @@ export function checkLoadOptions(o: LoadOptions): CheckedLoadOptions {
   const threads = o.threads ?? dflt.count;
   const oneReason = o.threads === 1 ? "threads: 1 requested" : dflt.reason;
   const manyReason = o.threads === undefined ? dflt.reason : `${threads} threads requested`;
-  return { batch, threads, oneReason, manyReason, splitting, kernel, modules };
+  return { batch, threads, oneReason, manyReason, defaulted: o.threads === undefined, splitting, kernel, modules };
+}
+
+/**
+ * Below this many bytes of weights the default is one thread: a token's matrix products are too small for a
+ * second thread to pay for its coordination. Measured (docs/BENCHMARKS.md#threads-idle-and-with-a-core-taken): the
+ * 62 MiB SmolLM2-135M decoded at 0.85–1.10× one thread with two, TinyLlama-1.1B (~380 MiB at 2 bits) at 1.36–1.5×.
+ */
+export const SMALL_MODEL_BYTES = 128 * 2 ** 20;
+
+/** Why a model of `bytes` of weights runs on one thread by default. */
+export function smallModelReason(bytes: number): string {
+  return `one thread: the default for a model of ${(bytes / 2 ** 20).toFixed(0)} MiB of weights (below ${SMALL_MODEL_BYTES / 2 ** 20} MiB a second thread did not pay); pass threads to override`;
 }
 
 /** The default thread count: logical cores, capped by a visible CPU quota and by 4; with the reason for it. */

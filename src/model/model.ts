@@ -13,7 +13,7 @@ import { FDB_KERNELS } from "../quant/runtime.ts";
 import type { ModelConfig } from "../config/model-config.ts";
 import { ropeInvFreq } from "../config/rope.ts";
 import { Forward } from "./forward.ts";
-import { checkLoadOptions, threadPlan, type LoadOptions } from "./load-options.ts";
+import { checkLoadOptions, SMALL_MODEL_BYTES, smallModelReason, threadPlan, type LoadOptions } from "./load-options.ts";
 import { placeWeights, weightBytes } from "./loader.ts";
 import { chatEncoder, type ModelCore } from "./model-core.ts";
 import { Session, type ChatOptions, type SessionOptions } from "./session.ts";
@@ -54,7 +54,7 @@ export class Model {
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
     throwIfAborted(options.signal);
     // Every option is checked before anything is read, downloaded or compiled.
-    const { batch, threads: requested, splitting, kernel, modules, oneReason, manyReason } = checkLoadOptions(options);
+    const { batch, threads: requested, splitting, kernel, modules, oneReason, manyReason, defaulted } = checkLoadOptions(options);
     const threading = threadPlan(requested, oneReason, modules);
     // The kernels before the model: a runtime that cannot run them refuses before any byte is downloaded.
     const kernels = await loadKernels({ simd: options.simd, shared: threading.shared, modules });
@@ -70,7 +70,9 @@ export class Model {
       const engine = await Engine.create({ kernels, maxBytes });
       const placed = await placeWeights(engine, opened, { onProgress: options.onProgress, signal: options.signal, fdbKernel: kernel });
       const config = opened.config;
-      exec = threading.shared
+      exec = threading.shared && defaulted && placed.bytes < SMALL_MODEL_BYTES
+        ? new SingleThread(engine, smallModelReason(placed.bytes))
+        : threading.shared
         ? await Pool.create(engine, requested, manyReason, splitting === "adaptive").catch((e: Error) => new SingleThread(engine, `worker pool failed to start: ${e.message}`))
         : new SingleThread(engine, threading.reason);
       const forward = new Forward(engine, config, placed.weights, ropeInvFreq(config, placed.ropeFreqs), exec, batch);

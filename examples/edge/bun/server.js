@@ -1,5 +1,5 @@
 // Bun: dbllm's OpenAI-compatible API (POST /v1/chat/completions, …) on Bun.serve. The model is loaded from
-// MODEL_URL (a URL or a file path) on the first request. THREADS (optional, default min(cores, 4)) sets the threads.
+// MODEL_URL (a URL or a file path) on the first request. THREADS (optional, default dbllm's: min(cores, 4), one for small models) sets the threads.
 import { loadModel, createHandler } from "dbllm";
 
 const threads = Number(process.env.THREADS) || undefined;
