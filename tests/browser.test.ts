@@ -134,7 +134,7 @@ async function browserTests(): Promise<void> {
   });
 
   /** Opens the demo, loads its default model, streams a generation, presses Stop; returns what it showed. */
-  async function demo(server: StaticServer, shot: string) {
+  async function demo(server: StaticServer, shot: string, query = "") {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
@@ -147,7 +147,7 @@ async function browserTests(): Promise<void> {
       try { await page.waitForFunction(fn, arg, { timeout }); } catch (e) { throw new Error(`${what}: ${(e as Error).message.split("\n")[0]} — ${await shown()}`); }
     };
     try {
-      await page.goto(`${server.url}/examples/browser/?load`);
+      await page.goto(`${server.url}/examples/browser/?load${query}`);
       await waitFor("loading the demo's default model", () => document.getElementById("threads")!.textContent !== "" || document.getElementById("load-status")!.className === "error", 0);
       const threads = (await page.textContent("#threads"))!;
       const count = Number(await page.getAttribute("#threads", "data-count"));
@@ -176,7 +176,8 @@ async function browserTests(): Promise<void> {
   }
 
   test("cross-origin isolated page: worker threads, streaming output, Stop stops", async () => {
-    const r = await demo(isolated, "browser-isolated.png");
+    // the demo's tiny model would run on one thread by default (under 128 MiB of weights): ask for two
+    const r = await demo(isolated, "browser-isolated.png", "&threads=2");
     assert.ok(r.count >= 2, `expected ≥ 2 threads with COOP/COEP, got: ${r.threads}`);
     assert.match(r.liveStats, /tok\/s/);
     assert.match(r.stats, /stopped by you/);
@@ -185,7 +186,7 @@ async function browserTests(): Promise<void> {
   });
 
   test("page without COOP/COEP: one thread, the reason shown, streaming and Stop still work", async () => {
-    const r = await demo(plain, "browser-not-isolated.png");
+    const r = await demo(plain, "browser-not-isolated.png", "&threads=2");
     assert.is(r.count, 1);
     assert.match(r.threads, /not cross-origin isolated/);
     assert.match(r.threads, /Cross-Origin-Embedder-Policy/);
@@ -239,7 +240,7 @@ console.log(JSON.stringify(out));\n`);
     await page.goto(`${isolated.url}/examples/browser/`);
     try {
       const bundle = `${cdn.url}/dist/browser/index.js`;
-      const r = await pageLoad(page, "/models/model.dbllm", { bundle, generate: { prompt: "Once upon a time", maxTokens: 12 } });
+      const r = await pageLoad(page, "/models/model.dbllm", { bundle, threads: 2, generate: { prompt: "Once upon a time", maxTokens: 12 } });
       assert.ok(r.ok, r.message);
       assert.ok(r.threads!.count >= 2, `expected worker threads, got: ${r.threads!.reason}`);
       const same = await pageLoad(page, "/models/model.dbllm", { threads: r.threads!.count, simd: r.build!.startsWith("relaxed") ? "relaxed" : "simd", generate: { prompt: "Once upon a time", maxTokens: 12 } });

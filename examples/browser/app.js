@@ -11,6 +11,9 @@ const ui = {
 
 let model; // the loaded Model
 let running; // AbortController of the load or generation in progress
+// ?model=<url> preselects a model; ?load loads it right away; ?threads=N asks for N threads
+const params = new URLSearchParams(location.search);
+const threads = params.has("threads") ? Number(params.get("threads")) : undefined;
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 const setStatus = (el, text, cls = "muted") => { el.textContent = text; el.className = cls; };
@@ -36,6 +39,7 @@ async function load(source, label) {
     model = await loadModel(source, {
       signal: controller.signal,
       cache: ui.cache.checked,
+      threads, // undefined: dbllm's default (one thread for models under 128 MiB of weights)
       onProgress: (p) => {
         ui.progress.value = p.fraction;
         const s = (performance.now() - t0) / 1000;
@@ -108,7 +112,5 @@ ui.prompt.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !ui.generate.disabled) ui.generate.click();
 });
 
-// ?model=<url> preselects a model; ?load loads it right away
-const params = new URLSearchParams(location.search);
 if (params.get("model")) ui.url.value = params.get("model");
 if (params.has("load")) ui.load.click();

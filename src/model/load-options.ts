@@ -106,7 +106,8 @@ export const SMALL_MODEL_BYTES = 128 * 2 ** 20;
 
 /** Why a model of `bytes` of weights runs on one thread by default. */
 export function smallModelReason(bytes: number): string {
-  return `one thread: the default for a model of ${(bytes / 2 ** 20).toFixed(0)} MiB of weights (below ${SMALL_MODEL_BYTES / 2 ** 20} MiB a second thread did not pay); pass threads to override`;
+  const mib = bytes / 2 ** 20;
+  return `one thread: the default for a model of ${mib.toFixed(mib < 10 ? 1 : 0)} MiB of weights (below ${SMALL_MODEL_BYTES / 2 ** 20} MiB a second thread did not pay); pass threads to override`;
 }
 
 /** The default thread count: logical cores, capped by a visible CPU quota and by 4; with the reason for it. */
