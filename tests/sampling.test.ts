@@ -63,6 +63,24 @@ test("topKIndices handles ties and k ≥ size", () => {
   assert.equal(Array.from(topKIndices(Float32Array.from([3, 1, 2]), 3)), [0, 2, 1]);
 });
 
+test("topKIndices equals a full sort (descending, ties by lower id) on random logits with many ties", () => {
+  const rng = new Rng(7);
+  let cases = 0, mismatches = 0;
+  for (const V of [1, 2, 5, 40, 41, 1000, 49152]) {
+    for (const k of [1, 2, 3, 39, 40, 64, V - 1, V, V + 3]) {
+      if (k < 1) continue;
+      // values on a coarse grid, so that ties are common
+      const logits = Float32Array.from({ length: V }, () => Math.round(rng.next() * 50) / 4 - 6);
+      const want = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b).slice(0, k);
+      const got = Array.from(topKIndices(logits, k));
+      cases++;
+      if (got.length !== want.length || got.some((x, i) => x !== want[i])) mismatches++;
+    }
+  }
+  console.log(`  topKIndices vs full sort: ${mismatches} mismatches in ${cases} cases`);
+  assert.is(mismatches, 0);
+});
+
 test("stop strings: held back while ambiguous, cut at the first match, across chunk boundaries", () => {
   const m = new StopMatcher(["</s>", "\n\n"]);
   assert.equal(m.push("Hello <"), { emit: "Hello ", stopped: false });
