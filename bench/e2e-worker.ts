@@ -1,6 +1,9 @@
 // One end-to-end speed measurement in a fresh process (so each engine and kernel build starts clean):
 // prefill tok/s over a prompt, then decode tok/s over generated tokens (forward + sampling per token).
-// Prints one JSON line. Used by bench/e2e.ts.
+// Prints one JSON line. Used by bench/e2e.ts; with --profile <prefix> (dbllm only) it also writes V8 CPU
+// profiles of the prefill and of the decode loop to <prefix>.prefill.cpuprofile / .decode.cpuprofile (bench/profile.ts).
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { parseArgs } from "node:util";
 import { loadModel } from "../src/index.ts";
 import { Rng } from "../src/generate/rng.ts";
@@ -11,6 +14,7 @@ import { getLlama } from "../tests/helpers/llama-ref.ts";
 const { values } = parseArgs({ options: {
   engine: { type: "string" }, model: { type: "string" }, kernel: { type: "string", default: "auto" }, threads: { type: "string", default: "1" },
   prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" }, split: { type: "string", default: "adaptive" },
+  profile: { type: "string" },
 } });
 const P = Number(values.prompt), D = Number(values.decode);
 const prompt = Array.from({ length: P }, (_, i) => (i * 7919 + 13) % 30000);
@@ -19,15 +23,19 @@ const now = () => performance.now();
 if (values.engine === "dbllm") {
   const model = await loadModel(values.model!, { contextLength: P + D + 8, kernel: values.kernel as "auto", threads: Number(values.threads), threadSplitting: values.split as "adaptive" });
   const session = model.createSession();
-  const V = model.config.vocabSize, rng = new Rng(1);
+  const rng = new Rng(1);
   const warm = await session.evaluate(prompt.slice(0, 8)); void warm; session.reset(); // compile kernels first
+  const profiler = values.profile ? await startProfiler() : undefined;
   let t = now();
-  const logits = await session.evaluate(prompt);
+  // as generate() does (and llama.cpp here): logits of the last prompt token only, then one step per token
+  const { logits } = await session.prefill(prompt);
   const prefill = (P * 1000) / (now() - t);
-  let tok = sample(logits.subarray((P - 1) * V), DEFAULT_SAMPLING, rng);
+  await profiler?.save("prefill");
+  let tok = sample(logits, DEFAULT_SAMPLING, rng);
   t = now();
-  for (let i = 0; i < D; i++) tok = sample(await session.evaluate([tok]), DEFAULT_SAMPLING, rng);
+  for (let i = 0; i < D; i++) tok = sample(session.step(tok), DEFAULT_SAMPLING, rng);
   const decode = (D * 1000) / (now() - t);
+  await profiler?.save("decode");
   const info = model.info();
   console.log(JSON.stringify({ prefill, decode, kernels: info.kernels, threads: info.threads, weightBytes: info.weightBytes, wasmMemoryBytes: info.wasmMemoryBytes }));
   model.dispose();
@@ -47,4 +55,20 @@ if (values.engine === "dbllm") {
   const decode = (D * 1000) / (now() - t);
   console.log(JSON.stringify({ prefill, decode }));
   await ctx.dispose(); await m.dispose();
+}
+
+/** V8's sampling profiler on this thread; save() writes what it saw since the last save and starts again. */
+async function startProfiler() {
+  const inspector = new Session();
+  inspector.connect();
+  await inspector.post("Profiler.enable");
+  await inspector.post("Profiler.setSamplingInterval", { interval: 100 });
+  await inspector.post("Profiler.start");
+  return {
+    async save(part: string) {
+      const { profile } = await inspector.post("Profiler.stop");
+      writeFileSync(`${values.profile}.${part}.cpuprofile`, JSON.stringify(profile));
+      await inspector.post("Profiler.start");
+    },
+  };
 }

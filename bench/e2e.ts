@@ -1,17 +1,18 @@
 // End-to-end speed report (issues 3 and 4): decode and prefill tok/s, Node 20, with and without
 // --experimental-wasm-relaxed-simd, for dbllm's fdb2 kernels (lookup table fast/exact, popcount) and f32 path,
-// at one thread and (--threads 2) at two, beside llama.cpp (node-llama-cpp, one thread) on Q2_K and Q4_0 GGUFs
-// made by llama.cpp's own quantizer from the same random F16 weights. Each measurement runs in a fresh process;
+// at one thread and (--threads 2) at two, beside llama.cpp (node-llama-cpp, one thread) on Q2_K, TQ2_0 (ternary,
+// its fastest ~2-bit type) and Q4_0 GGUFs made by llama.cpp's own quantizer from the same random F16 weights. Each measurement runs in a fresh process;
 // configurations are interleaved within each repetition, and medians are reported with ratios to llama.cpp
 // Q2_K from the same run.
 // Usage: node --import tsx bench/e2e.ts [--shapes tinyllama,smollm2] [--kernels lut,lut-exact,popcount]
-//        [--threads 1,2] [--reps 3] [--prompt 128] [--decode 64] [--name e2e]   (results: bench/results/<name>.json)
+//        [--threads 1,2] [--reps 3] [--prompt 128] [--decode 64] [--llama Q2_K,TQ2_0,Q4_0] [--name e2e]
+//        (results: bench/results/<name>.json)
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { BENCH_DIR, median, saveResult, WORK } from "./harness.ts";
-import { llamaQuantize } from "./lib/llama-quantize.ts";
+import { FTYPE, llamaQuantize } from "./lib/llama-quantize.ts";
 import { randomDbllm, randomF16Gguf } from "./lib/random-files.ts";
 import { SMOLLM2, TINYLLAMA, type Shape } from "./lib/shapes.ts";
 
@@ -19,8 +20,11 @@ const { values } = parseArgs({ options: {
   shapes: { type: "string", default: "tinyllama,smollm2" }, reps: { type: "string", default: "3" },
   prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" },
   kernels: { type: "string", default: "lut,lut-exact,popcount" }, threads: { type: "string", default: "1" },
-  name: { type: "string", default: "e2e" },
+  llama: { type: "string", default: "Q2_K,TQ2_0,Q4_0" }, name: { type: "string", default: "e2e" },
 } });
+const LLAMA_TYPES = values.llama!.split(",").filter(Boolean) as (keyof typeof FTYPE)[];
+for (const t of LLAMA_TYPES) if (!(t in FTYPE)) throw new Error(`--llama: unknown llama.cpp type ${t} (one of ${Object.keys(FTYPE).join(", ")})`);
+if (!LLAMA_TYPES.includes("Q2_K")) LLAMA_TYPES.unshift("Q2_K"); // the ratios' baseline
 const REPS = Number(values.reps);
 const SHAPES: Record<string, [Shape, number]> = { tinyllama: [TINYLLAMA, 128], smollm2: [SMOLLM2, 64] };
 
@@ -38,16 +42,18 @@ const report: Record<string, unknown> = {};
 for (const key of values.shapes!.split(",")) {
   const [shape, g] = SHAPES[key];
   const f16 = randomF16Gguf(shape);
-  const q2k = path.join(WORK, `${shape.name}-Q2_K.gguf`), q40 = path.join(WORK, `${shape.name}-Q4_0.gguf`);
-  if (!existsSync(q2k)) llamaQuantize(f16, q2k, "Q2_K");
-  if (!existsSync(q40)) llamaQuantize(f16, q40, "Q4_0");
+  const llamaFiles = LLAMA_TYPES.map((t) => {
+    const file = path.join(WORK, `${shape.name}-${t}.gguf`);
+    if (!existsSync(file)) llamaQuantize(f16, file, t);
+    return [t, file] as const;
+  });
   const fdb = randomDbllm(shape, g);
   const configs: Config[] = [];
   for (const threads of values.threads!.split(",").map(Number)) for (const kernel of values.kernels!.split(",")) for (const relaxed of [false, true]) {
     configs.push({ label: `dbllm fdb2-g${g} ${kernel} ${relaxed ? "relaxed" : "simd"}${threads > 1 ? ` ×${threads} threads` : ""}`, engine: "dbllm", model: fdb, kernel, relaxed, threads });
   }
   if (shape === SMOLLM2) for (const relaxed of [false, true]) configs.push({ label: `dbllm f32 ${relaxed ? "relaxed" : "simd"}`, engine: "dbllm", model: f16, relaxed });
-  configs.push({ label: "llama.cpp Q2_K", engine: "llama", model: q2k }, { label: "llama.cpp Q4_0", engine: "llama", model: q40 });
+  for (const [t, file] of llamaFiles) configs.push({ label: `llama.cpp ${t}`, engine: "llama", model: file });
   const runs = new Map<string, { prefill: number; decode: number }[]>(configs.map((c) => [c.label, []]));
   for (let r = 0; r < REPS; r++) {
     for (const c of configs) {

@@ -8,7 +8,7 @@ import { peersDir } from "../../scripts/assets.ts";
 const require = createRequire(import.meta.url);
 
 /** llama_ftype values (llama.h). */
-export const FTYPE = { Q4_0: 2, Q8_0: 7, Q2_K: 10, Q4_K_M: 15 } as const;
+export const FTYPE = { Q4_0: 2, Q8_0: 7, Q2_K: 10, Q4_K_M: 15, TQ2_0: 37 } as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let bound: { defaults: () => any; quantize: (i: string, o: string, p: unknown) => number } | undefined;
