@@ -5,6 +5,8 @@
 //   npm run bench -- accuracy        one report by name: f32 | gemv | e2e | accuracy | threads | distill-throughput |
 //                                    distill-ablation | chat-probe | profile
 //   npm run bench -- e2e --threads 1,2   options after a name go to that report
+//   npm run bench -- plots               docs/plots/*.svg and *.md from the JSON in bench/results/, no measuring
+//                                        (bench/plots.ts); every report above also redraws its own plots when it ends
 // The distill-* reports are Python (the trainer's interpreter: scripts/python.ts); the rest run in Node.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
@@ -21,6 +23,7 @@ const REPORTS = {
   "chat-probe": "bench/chat-probe.ts",
   "distill-throughput": "bench/distill/throughput.py",
   "distill-ablation": "bench/distill/ablation.py",
+  plots: "bench/plots.ts",
 };
 const DEFAULT = ["f32", "gemv", "e2e"];
 
@@ -46,6 +49,13 @@ for (const { name, args } of plan) {
     console.error(`[bench] ${name} failed (exit ${r.status ?? r.signal})`);
     process.exit(1);
   }
+  if (name !== "plots") plot(name);
+}
+
+/** Redraws the plots of the report that just ran ("no plot for X" when it has none); a plot problem does not fail the bench. */
+function plot(name) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", REPORTS.plots, name], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) console.error(`[bench] plots for ${name} failed (exit ${r.status ?? r.signal}); its results are in bench/results/`);
 }
 
 /** The Python that has torch (scripts/python.ts finds it; $DBLLM_PYTHON overrides), and its module path. */

@@ -12,7 +12,7 @@ const run = (args, cmd = process.execPath) => {
 /** The fast tier: each file runs in a few seconds on models it builds itself (tests/fuzz/seeds are in the tree). */
 const FAST = [
   "kernels-f32", "kernels-fdb", "kernels-popcount", "kernels-q8", "type-table", "layering", "config-parity", "fdb-fit",
-  "sampling", "errors", "malformed-files", "fuzz", "threads", "thread-policy", "server", "handler-bundle",
+  "sampling", "errors", "malformed-files", "fuzz", "threads", "thread-policy", "server", "handler-bundle", "plots",
 ];
 if (process.argv[2] === "--fast") {
   const t0 = performance.now();
