@@ -93,6 +93,32 @@ export function fdb_matmul_ref(
   return f32x4.add(acc, f32x4.mul(s, f32x4.add(f32x4.mul(v128.load(a1), f32x4.convert_i32x4_s(p1)), f32x4.mul(v128.load(a2), f32x4.convert_i32x4_s(p2)))));
 }
 
+/**
+ * Columns per pass of the lookup-table kernels. The lut16 layout stores the matrix pass by pass (all row blocks of
+ * columns 0…2047, then of 2048…4095, …), and the kernels finish one pass over all their rows before the next, so
+ * a pass's tables (4 or 8 bytes per column) stay in the L1 cache while the weights stream past them. In one pass
+ * over K = 5632 (TinyLlama's down projection) they were evicted, and that product ran at 60 % of the rate of
+ * K = 2048 with the weights streamed from memory (docs/KERNELS.md).
+ */
+// @ts-ignore: decorator
+@inline export const PASS_COLUMNS: i32 = 2048;
+
+/** Groups per pass for group size g (at least one). */
+// @ts-ignore: decorator
+@inline export function passGroups(g: i32): i32 { return max(1, PASS_COLUMNS / g); }
+
+/** Four row results from o + 4·r (rows m + r … m + r + 3), zeros for rows at or past `end` (a partial block). */
+// @ts-ignore: decorator
+@inline export function load4(o: usize, m: i32, end: i32, r: i32): v128 {
+  const a = o + (<usize>r << 2), first = m + r;
+  if (first + 4 <= end) return v128.load(a);
+  let v = f32x4.splat(0);
+  if (first < end) v = f32x4.replace_lane(v, 0, load<f32>(a));
+  if (first + 1 < end) v = f32x4.replace_lane(v, 1, load<f32>(a, 4));
+  if (first + 2 < end) v = f32x4.replace_lane(v, 2, load<f32>(a, 8));
+  return v;
+}
+
 /** Stores 16 row results, or only the rows below `end` for the last, partial block. */
 // @ts-ignore: decorator
 @inline export function store16(o: usize, m: i32, end: i32, o0: v128, o1: v128, o2: v128, o3: v128): void {

@@ -25,11 +25,11 @@ for (const [M, Kc] of [[2048, 2048], [2048, 5632]]) {
   const sFdb = stage(stored.bytes), sQ8 = stage(q8), sF32 = e.allocF32(M * Kc, "f32src"); e.f32(sF32, M * Kc).set(dense);
   const kernels: Record<string, { bytes: number; pack: (dst: number) => void; run: (w: number) => void }> = {
     "fdb2 lut (6-bit tables)": {
-      bytes: k.fdb_lut_bytes(M, Kc, g) as unknown as number, pack: (d) => k.fdb_pack_lut(d, sFdb, M, Kc, g, 0),
+      bytes: k.fdb_lut_bytes(M, Kc, g) as unknown as number, pack: (d) => k.fdb_pack_lut(d, sFdb, M, Kc, g, 0, M),
       run: (w) => { k.quantize_act_i8(ws, ws2, x, 1, Kc, g); k.fdb_build_qtables(ws3, ws4, ws, ws2, 1, Kc, g); k.fdb_matmul_lutq(o, ws3, ws4, w, 1, Kc, M, g, 0, M); },
     },
     "fdb2 lut-exact": {
-      bytes: k.fdb_lut_bytes(M, Kc, g) as unknown as number, pack: (d) => k.fdb_pack_lut(d, sFdb, M, Kc, g, 0),
+      bytes: k.fdb_lut_bytes(M, Kc, g) as unknown as number, pack: (d) => k.fdb_pack_lut(d, sFdb, M, Kc, g, 0, M),
       run: (w) => { k.quantize_act_i8(ws, ws2, x, 1, Kc, g); k.fdb_build_tables(ws3, ws, 1, Kc); k.fdb_matmul_lut(o, ws3, ws2, w, 1, Kc, M, g, 0, M); },
     },
     "fdb2 popcount (i64.popcnt)": {

@@ -42,7 +42,7 @@ for (const simd of builds) {
   test(`[${simd}] fdb_matmul_lut = fdb_matmul_ref = float product, awkward shapes and group sizes`, async () => {
     const e = await Engine.create({ simd });
     const rand = rng(11);
-    for (const [T, K, M, g] of [[1, 64, 16, 64], [1, 32, 1, 32], [2, 64, 5, 32], [3, 128, 17, 128], [1, 576, 33, 64], [5, 256, 48, 128], [4, 512, 31, 256], [1, 2048, 64, 128], [7, 192, 20, 64]]) {
+    for (const [T, K, M, g] of [[1, 64, 16, 64], [1, 32, 1, 32], [2, 64, 5, 32], [3, 128, 17, 128], [1, 576, 33, 64], [5, 256, 48, 128], [4, 512, 31, 256], [1, 2048, 64, 128], [7, 192, 20, 64], [2, 4608, 20, 128], [1, 5632, 17, 64]]) {
       const G = K / g;
       const w = randomStoredFdb(M, K, g, rand);
       const x = activations(T, K, g, rand);
@@ -54,8 +54,8 @@ for (const simd of builds) {
       e.u8(pl, e.k.fdb_lut_bytes(M, K, g)).fill(0xcd); // padding rows must not matter
       // pack in two uneven chunks of rows, as the loader does
       const split = Math.min(M, 3), rowBytes = w.bytes.length / M;
-      e.k.fdb_pack_lut(pl, pw, split, K, g, 0);
-      e.k.fdb_pack_lut(pl, pw + split * rowBytes, M - split, K, g, split);
+      e.k.fdb_pack_lut(pl, pw, split, K, g, 0, M);
+      e.k.fdb_pack_lut(pl, pw + split * rowBytes, M - split, K, g, split, M);
       e.k.quantize_act_i8(pq, ps, px, T, K, g);
       e.k.fdb_build_tables(pt, pq, T, K);
       e.f32(pa, T * M).fill(Number.NaN);
@@ -87,6 +87,28 @@ for (const simd of builds) {
       assertClose(`lutq vs its reference ${label}`, e.f32(pf, T * M), e.f32(pfr, T * M), 1e-5);
       const qt = new Int8Array(e.memory.buffer, pqt, T * K * 4);
       assert.ok(qt.every((v) => v >= -31 && v <= 31), "table entries outside [-31, 31]");
+      // the tables themselves, recomputed here: per group tmax = the largest |subset sum| of a chunk, entries
+      // round(sum·31/tmax) (ties to even), table scale = activation scale · tmax/31
+      let tableErrors = 0;
+      const ts = e.f32(pts, T * G), qa = new Int8Array(e.memory.buffer, pq, T * K), sa = e.f32(ps, T * G); // fresh views: memory may have grown
+
+      for (let t = 0; t < T; t++) for (let j = 0; j < G; j++) {
+        let tmax = 0;
+        for (let c = j * g; c < (j + 1) * g; c += 4) {
+          let pos = 0, neg = 0;
+          for (let i = 0; i < 4; i++) { const a = qa[t * K + c + i]; if (a > 0) pos += a; else neg -= a; }
+          tmax = Math.max(tmax, pos, neg);
+        }
+        if (ts[t * G + j] !== Math.fround(sa[t * G + j] * Math.fround(tmax / 31))) tableErrors++;
+        const inv = Math.fround(tmax > 0 ? 31 / tmax : 0);
+        for (let c = j * g; c < (j + 1) * g; c += 4) for (let idx = 0; idx < 16; idx++) {
+          let sum = 0;
+          for (let i = 0; i < 4; i++) if (idx & (1 << i)) sum += qa[t * K + c + i];
+          const v = Math.fround(sum * inv), r = Math.round(v), want = Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : r;
+          if (qt[(t * K + c) * 4 + idx] !== want) tableErrors++;
+        }
+      }
+      assert.is(tableErrors, 0, `${label}: ${tableErrors} table entries or scales differ from the recomputation`);
       // rigorous bound: every looked-up entry is off by at most half a table step from the exact subset sum
       const fast = e.f32(pf, T * M), exact = e.f32(pr, T * M);
       const bound = lutqBound(w.bytes, e.f32(pts, T * G), T, M, K, g, exact);

@@ -180,7 +180,7 @@ export const FDB_LUT_EXACT: RuntimeFormat = {
   bytes: (rows, cols, g) => Math.ceil(rows / 16) * (cols / g) * ((g / 8) * 32 + 128),
   packedBytes: (k, rows, cols, g) => k.fdb_lut_bytes(rows, cols, g),
   pack(engine, w, r0, n, data) {
-    withStaged(engine, data, (s) => engine.k.fdb_pack_lut(w.ptr, s, n, w.cols, w.group, r0));
+    withStaged(engine, data, (s) => engine.k.fdb_pack_lut(w.ptr, s, n, w.cols, w.group, r0, w.rows));
   },
   prep: LUT_EXACT_PREP,
   matmul(out, _x, ws, w, T) {
