@@ -107,6 +107,36 @@ export function fdb_matmul_ref(
 // @ts-ignore: decorator
 @inline export function passGroups(g: i32): i32 { return max(1, PASS_COLUMNS / g); }
 
+/**
+ * The products of one block of 16 rows with one token over groups j0 … j1 of a pass: o = out + (t·M + m)·4, tt
+ * and st the token's tables and scales, p the block's first group in the pass; a block continues the sums
+ * already in o when j0 > 0 and stores rows below `end`.
+ */
+export type LutBlock = (o: usize, tt: usize, st: usize, p: usize, g: i32, j0: i32, j1: i32, m: i32, end: i32) => void;
+
+/**
+ * The walk the lookup-table kernels share over the lut16 layout: pass after pass (PASS_COLUMNS), in a pass the
+ * blocks of rows [m0, m1), for each block every token. `tableBytes` per column and token: 8 (exact kernel), 4 (fast).
+ */
+export function lutPasses(
+  block: LutBlock, out: usize, tables: usize, tableBytes: i32, scales: usize, w: usize,
+  T: i32, K: i32, M: i32, g: i32, m0: i32, m1: i32,
+): void {
+  const G = K / g, pg = passGroups(g);
+  const groupBytes = <usize>((g >> 3) * 32 + 128), blocks = <usize>((M + 15) >> 4);
+  const tokenTables = <usize>K * <usize>tableBytes;
+  for (let j0 = 0; j0 < G; j0 += pg) {
+    const j1 = min(G, j0 + pg);
+    const pass = w + <usize>j0 * blocks * groupBytes, blockBytes = <usize>(j1 - j0) * groupBytes;
+    for (let m = m0; m < m1; m += 16) {
+      const blk = pass + <usize>(m >> 4) * blockBytes;
+      for (let t = 0; t < T; t++) {
+        block(out + ((<usize>t * <usize>M + <usize>m) << 2), tables + <usize>t * tokenTables, scales + ((<usize>(t * G)) << 2), blk, g, j0, j1, m, m1);
+      }
+    }
+  }
+}
+
 /** Four row results from o + 4·r (rows m + r … m + r + 3), zeros for rows at or past `end` (a partial block). */
 // @ts-ignore: decorator
 @inline export function load4(o: usize, m: i32, end: i32, r: i32): v128 {

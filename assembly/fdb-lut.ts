@@ -14,7 +14,7 @@
 //
 // Accumulation: lookups are summed in 8 bits over 16 columns (lo ≤ 240 in u8, hi ∈ [-128, 112] in i8), then
 // widened and combined as 16·hi + lo into i16 per row — the exact partial sum Σ b·a, which fits i16 for g ≤ 256.
-import { f16to32, load4, passGroups, scaleRows, store16, storedGroupBytes } from "./fdb-common";
+import { f16to32, load4, lutPasses, passGroups, scaleRows, store16, storedGroupBytes } from "./fdb-common";
 
 /** Bytes of the lut16 layout of an (M, K) fdb2 matrix with group size g. */
 export function fdb_lut_bytes(M: i32, K: i32, g: i32): usize {
@@ -94,58 +94,47 @@ export function fdb_matmul_lut(
   w: usize,      // lut16 (M, K)
   T: i32, K: i32, M: i32, g: i32, m0: i32, m1: i32,
 ): void {
-  const G = K / g, pb = g >> 3, pg = passGroups(g);
-  const groupBytes = <usize>(pb * 32 + 128), blocks = <usize>((M + 15) >> 4);
-  const tokenTables = <usize>K << 3; // K/4 chunks × 32 bytes
+  lutPasses(lutBlock, out, tables, 8, scales, w, T, K, M, g, m0, m1);
+}
+
+/** One block of 16 rows and one token over groups j0 … j1 (LutBlock). */
+function lutBlock(o: usize, tt: usize, st: usize, p: usize, g: i32, j0: i32, j1: i32, m: i32, end: i32): void {
+  const pb = g >> 3;
   const low4 = i8x16.splat(15);
-  // pass after pass (see PASS_COLUMNS); a later pass continues the sums in out, in the order of one long pass
-  for (let j0 = 0; j0 < G; j0 += pg) {
-    const j1 = min(G, j0 + pg);
-    const pass = w + <usize>j0 * blocks * groupBytes, blockBytes = <usize>(j1 - j0) * groupBytes;
-    for (let m = m0; m < m1; m += 16) {
-      const blk = pass + <usize>(m >> 4) * blockBytes;
-      for (let t = 0; t < T; t++) {
-        const tt = tables + <usize>t * tokenTables;
-        const st = scales + ((<usize>(t * G)) << 2);
-        const o = out + ((<usize>t * <usize>M + <usize>m) << 2);
-        let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
-        if (j0 > 0) { o0 = load4(o, m, m1, 0); o1 = load4(o, m, m1, 4); o2 = load4(o, m, m1, 8); o3 = load4(o, m, m1, 12); }
-        let p = blk;
-        for (let j = j0; j < j1; j++) {
-          let p1a = i16x8.splat(0), p1b = i16x8.splat(0), p2a = i16x8.splat(0), p2b = i16x8.splat(0);
-          let tp = tt + <usize>(j * g) * 8; // tables of this group's first chunk
-          for (let c = 0; c < pb; c += 2) {
-            // two steps of 8 columns, summed in 8 bits (unrolled: AssemblyScript keeps small loops)
-            const w1 = v128.load(p), w2 = v128.load(p, 16), w3 = v128.load(p, 32), w4 = v128.load(p, 48);
-            const tla = v128.load(tp), tha = v128.load(tp, 16), tlb = v128.load(tp, 32), thb = v128.load(tp, 48);
-            let i1 = v128.and(w1, low4), i2 = v128.and(w2, low4);
-            let s1l = lookup(tla, i1), s1h = lookup(tha, i1), s2l = lookup(tla, i2), s2h = lookup(tha, i2);
-            i1 = v128.and(i16x8.shr_u(w1, 4), low4); i2 = v128.and(i16x8.shr_u(w2, 4), low4);
-            s1l = i8x16.add(s1l, lookup(tlb, i1)); s1h = i8x16.add(s1h, lookup(thb, i1));
-            s2l = i8x16.add(s2l, lookup(tlb, i2)); s2h = i8x16.add(s2h, lookup(thb, i2));
-            const tlc = v128.load(tp, 64), thc = v128.load(tp, 80), tld = v128.load(tp, 96), thd = v128.load(tp, 112);
-            i1 = v128.and(w3, low4); i2 = v128.and(w4, low4);
-            s1l = i8x16.add(s1l, lookup(tlc, i1)); s1h = i8x16.add(s1h, lookup(thc, i1));
-            s2l = i8x16.add(s2l, lookup(tlc, i2)); s2h = i8x16.add(s2h, lookup(thc, i2));
-            i1 = v128.and(i16x8.shr_u(w3, 4), low4); i2 = v128.and(i16x8.shr_u(w4, 4), low4);
-            s1l = i8x16.add(s1l, lookup(tld, i1)); s1h = i8x16.add(s1h, lookup(thd, i1));
-            s2l = i8x16.add(s2l, lookup(tld, i2)); s2h = i8x16.add(s2h, lookup(thd, i2));
-            p += 64; tp += 128;
-            p1a = i16x8.add(p1a, i16x8.add(i16x8.extend_low_i8x16_u(s1l), i16x8.shl(i16x8.extend_low_i8x16_s(s1h), 4)));
-            p1b = i16x8.add(p1b, i16x8.add(i16x8.extend_high_i8x16_u(s1l), i16x8.shl(i16x8.extend_high_i8x16_s(s1h), 4)));
-            p2a = i16x8.add(p2a, i16x8.add(i16x8.extend_low_i8x16_u(s2l), i16x8.shl(i16x8.extend_low_i8x16_s(s2h), 4)));
-            p2b = i16x8.add(p2b, i16x8.add(i16x8.extend_high_i8x16_u(s2l), i16x8.shl(i16x8.extend_high_i8x16_s(s2h), 4)));
-          }
-          // group epilogue: o += s·(α1·P1 + α2·P2), rows 0..15 in four f32x4
-          const s = f32x4.splat(load<f32>(st + (<usize>j << 2)));
-          o0 = scaleRows(o0, i32x4.extend_low_i16x8_s(p1a), i32x4.extend_low_i16x8_s(p2a), s, p, p + 64);
-          o1 = scaleRows(o1, i32x4.extend_high_i16x8_s(p1a), i32x4.extend_high_i16x8_s(p2a), s, p + 16, p + 80);
-          o2 = scaleRows(o2, i32x4.extend_low_i16x8_s(p1b), i32x4.extend_low_i16x8_s(p2b), s, p + 32, p + 96);
-          o3 = scaleRows(o3, i32x4.extend_high_i16x8_s(p1b), i32x4.extend_high_i16x8_s(p2b), s, p + 48, p + 112);
-          p += 128;
-        }
-        store16(o, m, m1, o0, o1, o2, o3);
-      }
+  let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
+  if (j0 > 0) { o0 = load4(o, m, end, 0); o1 = load4(o, m, end, 4); o2 = load4(o, m, end, 8); o3 = load4(o, m, end, 12); }
+  for (let j = j0; j < j1; j++) {
+    let p1a = i16x8.splat(0), p1b = i16x8.splat(0), p2a = i16x8.splat(0), p2b = i16x8.splat(0);
+    let tp = tt + <usize>(j * g) * 8; // tables of this group's first chunk
+    for (let c = 0; c < pb; c += 2) {
+      // two steps of 8 columns, summed in 8 bits (unrolled: AssemblyScript keeps small loops)
+      const w1 = v128.load(p), w2 = v128.load(p, 16), w3 = v128.load(p, 32), w4 = v128.load(p, 48);
+      const tla = v128.load(tp), tha = v128.load(tp, 16), tlb = v128.load(tp, 32), thb = v128.load(tp, 48);
+      let i1 = v128.and(w1, low4), i2 = v128.and(w2, low4);
+      let s1l = lookup(tla, i1), s1h = lookup(tha, i1), s2l = lookup(tla, i2), s2h = lookup(tha, i2);
+      i1 = v128.and(i16x8.shr_u(w1, 4), low4); i2 = v128.and(i16x8.shr_u(w2, 4), low4);
+      s1l = i8x16.add(s1l, lookup(tlb, i1)); s1h = i8x16.add(s1h, lookup(thb, i1));
+      s2l = i8x16.add(s2l, lookup(tlb, i2)); s2h = i8x16.add(s2h, lookup(thb, i2));
+      const tlc = v128.load(tp, 64), thc = v128.load(tp, 80), tld = v128.load(tp, 96), thd = v128.load(tp, 112);
+      i1 = v128.and(w3, low4); i2 = v128.and(w4, low4);
+      s1l = i8x16.add(s1l, lookup(tlc, i1)); s1h = i8x16.add(s1h, lookup(thc, i1));
+      s2l = i8x16.add(s2l, lookup(tlc, i2)); s2h = i8x16.add(s2h, lookup(thc, i2));
+      i1 = v128.and(i16x8.shr_u(w3, 4), low4); i2 = v128.and(i16x8.shr_u(w4, 4), low4);
+      s1l = i8x16.add(s1l, lookup(tld, i1)); s1h = i8x16.add(s1h, lookup(thd, i1));
+      s2l = i8x16.add(s2l, lookup(tld, i2)); s2h = i8x16.add(s2h, lookup(thd, i2));
+      p += 64; tp += 128;
+      p1a = i16x8.add(p1a, i16x8.add(i16x8.extend_low_i8x16_u(s1l), i16x8.shl(i16x8.extend_low_i8x16_s(s1h), 4)));
+      p1b = i16x8.add(p1b, i16x8.add(i16x8.extend_high_i8x16_u(s1l), i16x8.shl(i16x8.extend_high_i8x16_s(s1h), 4)));
+      p2a = i16x8.add(p2a, i16x8.add(i16x8.extend_low_i8x16_u(s2l), i16x8.shl(i16x8.extend_low_i8x16_s(s2h), 4)));
+      p2b = i16x8.add(p2b, i16x8.add(i16x8.extend_high_i8x16_u(s2l), i16x8.shl(i16x8.extend_high_i8x16_s(s2h), 4)));
     }
+    // group epilogue: o += s·(α1·P1 + α2·P2), rows 0..15 in four f32x4
+    const s = f32x4.splat(load<f32>(st + (<usize>j << 2)));
+    o0 = scaleRows(o0, i32x4.extend_low_i16x8_s(p1a), i32x4.extend_low_i16x8_s(p2a), s, p, p + 64);
+    o1 = scaleRows(o1, i32x4.extend_high_i16x8_s(p1a), i32x4.extend_high_i16x8_s(p2a), s, p + 16, p + 80);
+    o2 = scaleRows(o2, i32x4.extend_low_i16x8_s(p1b), i32x4.extend_low_i16x8_s(p2b), s, p + 32, p + 96);
+    o3 = scaleRows(o3, i32x4.extend_high_i16x8_s(p1b), i32x4.extend_high_i16x8_s(p2b), s, p + 48, p + 112);
+    p += 128;
   }
+  store16(o, m, end, o0, o1, o2, o3);
 }

@@ -4,7 +4,7 @@
 // inner loop runs about half the instructions of the exact kernel. The price: each partial sum of 4 int8
 // activations is rounded to 1/31 of the group's largest one, which adds noise to the product (measured on
 // SmolLM2 activations: 5.4% relative error of a product vs 1.4% with exact tables; docs/KERNELS.md).
-import { f16to32, load4, passGroups, scaleRows, store16 } from "./fdb-common";
+import { f16to32, load4, lutPasses, scaleRows, store16 } from "./fdb-common";
 
 // @ts-ignore: decorator
 @inline const LEVELS: f32 = 31;
@@ -110,48 +110,36 @@ export function fdb_matmul_lutq(
   w: usize,       // lut16 (M, K)
   T: i32, K: i32, M: i32, g: i32, m0: i32, m1: i32,
 ): void {
-  const G = K / g, pb = g >> 3, pg = passGroups(g);
-  const groupBytes = <usize>(pb * 32 + 128), blocks = <usize>((M + 15) >> 4);
-  const tokenTables = <usize>K << 2; // K/4 chunks × 16 bytes
+  lutPasses(lutqBlock, out, tables, 4, tscales, w, T, K, M, g, m0, m1);
+}
+
+/** One block of 16 rows and one token over groups j0 … j1 (LutBlock). */
+function lutqBlock(o: usize, tt: usize, st: usize, p: usize, g: i32, j0: i32, j1: i32, m: i32, end: i32): void {
+  const pb = g >> 3;
   const low4 = i8x16.splat(15);
-  // pass after pass (fdb-common.ts, PASS_COLUMNS); a later pass continues the sums in out, in the order of one
-  // long pass, so results do not depend on the pass width
-  for (let j0 = 0; j0 < G; j0 += pg) {
-    const j1 = min(G, j0 + pg);
-    const pass = w + <usize>j0 * blocks * groupBytes, blockBytes = <usize>(j1 - j0) * groupBytes;
-    for (let m = m0; m < m1; m += 16) {
-      const blk = pass + <usize>(m >> 4) * blockBytes;
-      for (let t = 0; t < T; t++) {
-        const tt = tables + <usize>t * tokenTables;
-        const st = tscales + ((<usize>(t * G)) << 2);
-        const o = out + ((<usize>t * <usize>M + <usize>m) << 2);
-        let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
-        if (j0 > 0) { o0 = load4(o, m, m1, 0); o1 = load4(o, m, m1, 4); o2 = load4(o, m, m1, 8); o3 = load4(o, m, m1, 12); }
-        let p = blk;
-        for (let j = j0; j < j1; j++) {
-          let p1a = i16x8.splat(0), p1b = i16x8.splat(0), p2a = i16x8.splat(0), p2b = i16x8.splat(0);
-          let tp = tt + <usize>(j * g) * 4;
-          for (let c = 0; c < pb; c += 2) {
-            // 16 columns = 4 chunks; lookups in [-31, 31] sum in 8 bits
-            const w1 = v128.load(p), w2 = v128.load(p, 16), w3 = v128.load(p, 32), w4 = v128.load(p, 48);
-            const ta = v128.load(tp), tb = v128.load(tp, 16), tc = v128.load(tp, 32), td = v128.load(tp, 48);
-            const s1 = i8x16.add(i8x16.add(lookup(ta, v128.and(w1, low4)), lookup(tb, v128.and(i16x8.shr_u(w1, 4), low4))),
-              i8x16.add(lookup(tc, v128.and(w3, low4)), lookup(td, v128.and(i16x8.shr_u(w3, 4), low4))));
-            const s2 = i8x16.add(i8x16.add(lookup(ta, v128.and(w2, low4)), lookup(tb, v128.and(i16x8.shr_u(w2, 4), low4))),
-              i8x16.add(lookup(tc, v128.and(w4, low4)), lookup(td, v128.and(i16x8.shr_u(w4, 4), low4))));
-            p1a = i16x8.add(p1a, i16x8.extend_low_i8x16_s(s1)); p1b = i16x8.add(p1b, i16x8.extend_high_i8x16_s(s1));
-            p2a = i16x8.add(p2a, i16x8.extend_low_i8x16_s(s2)); p2b = i16x8.add(p2b, i16x8.extend_high_i8x16_s(s2));
-            p += 64; tp += 64;
-          }
-          const s = f32x4.splat(load<f32>(st + (<usize>j << 2)));
-          o0 = scaleRows(o0, i32x4.extend_low_i16x8_s(p1a), i32x4.extend_low_i16x8_s(p2a), s, p, p + 64);
-          o1 = scaleRows(o1, i32x4.extend_high_i16x8_s(p1a), i32x4.extend_high_i16x8_s(p2a), s, p + 16, p + 80);
-          o2 = scaleRows(o2, i32x4.extend_low_i16x8_s(p1b), i32x4.extend_low_i16x8_s(p2b), s, p + 32, p + 96);
-          o3 = scaleRows(o3, i32x4.extend_high_i16x8_s(p1b), i32x4.extend_high_i16x8_s(p2b), s, p + 48, p + 112);
-          p += 128;
-        }
-        store16(o, m, m1, o0, o1, o2, o3);
-      }
+  let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
+  if (j0 > 0) { o0 = load4(o, m, end, 0); o1 = load4(o, m, end, 4); o2 = load4(o, m, end, 8); o3 = load4(o, m, end, 12); }
+  for (let j = j0; j < j1; j++) {
+    let p1a = i16x8.splat(0), p1b = i16x8.splat(0), p2a = i16x8.splat(0), p2b = i16x8.splat(0);
+    let tp = tt + <usize>(j * g) * 4;
+    for (let c = 0; c < pb; c += 2) {
+      // 16 columns = 4 chunks; lookups in [-31, 31] sum in 8 bits
+      const w1 = v128.load(p), w2 = v128.load(p, 16), w3 = v128.load(p, 32), w4 = v128.load(p, 48);
+      const ta = v128.load(tp), tb = v128.load(tp, 16), tc = v128.load(tp, 32), td = v128.load(tp, 48);
+      const s1 = i8x16.add(i8x16.add(lookup(ta, v128.and(w1, low4)), lookup(tb, v128.and(i16x8.shr_u(w1, 4), low4))),
+        i8x16.add(lookup(tc, v128.and(w3, low4)), lookup(td, v128.and(i16x8.shr_u(w3, 4), low4))));
+      const s2 = i8x16.add(i8x16.add(lookup(ta, v128.and(w2, low4)), lookup(tb, v128.and(i16x8.shr_u(w2, 4), low4))),
+        i8x16.add(lookup(tc, v128.and(w4, low4)), lookup(td, v128.and(i16x8.shr_u(w4, 4), low4))));
+      p1a = i16x8.add(p1a, i16x8.extend_low_i8x16_s(s1)); p1b = i16x8.add(p1b, i16x8.extend_high_i8x16_s(s1));
+      p2a = i16x8.add(p2a, i16x8.extend_low_i8x16_s(s2)); p2b = i16x8.add(p2b, i16x8.extend_high_i8x16_s(s2));
+      p += 64; tp += 64;
     }
+    const s = f32x4.splat(load<f32>(st + (<usize>j << 2)));
+    o0 = scaleRows(o0, i32x4.extend_low_i16x8_s(p1a), i32x4.extend_low_i16x8_s(p2a), s, p, p + 64);
+    o1 = scaleRows(o1, i32x4.extend_high_i16x8_s(p1a), i32x4.extend_high_i16x8_s(p2a), s, p + 16, p + 80);
+    o2 = scaleRows(o2, i32x4.extend_low_i16x8_s(p1b), i32x4.extend_low_i16x8_s(p2b), s, p + 32, p + 96);
+    o3 = scaleRows(o3, i32x4.extend_high_i16x8_s(p1b), i32x4.extend_high_i16x8_s(p2b), s, p + 48, p + 112);
+    p += 128;
   }
+  store16(o, m, end, o0, o1, o2, o3);
 }
