@@ -12,7 +12,7 @@ import type { BrowserContext, Page, Worker as PageWorker } from "playwright-core
 import { loadModel } from "../src/index.ts";
 import { openModel } from "../src/open/open-model.ts";
 import { quantizeModel } from "../src/conversion/quantize.ts";
-import { chromiumMissing, launchChromium, type Chromium } from "./helpers/chromium.ts";
+import { BROWSER_BUNDLE, chromiumMissing, launchChromium, type Chromium } from "./helpers/chromium.ts";
 import { buildRandomModel, type RandomModelSpec } from "./helpers/random-model.ts";
 import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";
 import { workDir } from "./helpers/workdir.ts";
@@ -66,7 +66,11 @@ async function workerTests(): Promise<void> {
     const whole = readFileSync(dbllm);
     writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length * 0.6)));
   }
-  const mounts = { "/models/model.gguf": gguf, "/models/model.dbllm": dbllm, "/models/heavy.gguf": heavy, "/models/garbage.bin": garbage, "/models/truncated.dbllm": truncated };
+  const mounts = {
+    "/models/model.gguf": gguf, "/models/model.dbllm": dbllm, "/models/heavy.gguf": heavy, "/models/garbage.bin": garbage, "/models/truncated.dbllm": truncated,
+    // the bundle copied somewhere without its model-worker.js, as a bundler that missed the worker would leave it
+    "/lonely/index.js": BROWSER_BUNDLE, "/lonely/pool-worker.js": path.join(path.dirname(BROWSER_BUNDLE), "pool-worker.js"),
+  };
   let isolated: StaticServer, cdn: StaticServer, browser: Chromium, context: BrowserContext;
 
   test.before(async () => {
@@ -337,6 +341,33 @@ async function workerTests(): Promise<void> {
       while (closed.length < workers.length && Date.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 50));
       assert.equal(closed.sort(), started.sort(), "workers still running after dispose()");
       console.log(`  ${workers.length} worker(s) ended by dispose(): ${started.map((u) => path.basename(u)).join(", ")}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("model-worker.js not served next to the bundle: the model loads on the page and says why; worker: true fails with WORKER_FAILED", async () => {
+    const page = await newPage();
+    const warnings: string[] = [];
+    page.on("console", (m) => { if (m.type() === "warning") warnings.push(m.text()); });
+    try {
+      const r = await page.evaluate(async () => {
+        const { loadModel } = await import("/lonely/index.js" as string);
+        const m = await loadModel("/models/model.gguf", { cache: false });
+        const runsIn = m.info().runsIn;
+        const tokens = (await m.generate("Hi", { temperature: 0, maxTokens: 3 }).done()).tokens.length;
+        m.dispose();
+        let insisted: { code?: string; message: string } | undefined;
+        try { await loadModel("/models/model.gguf", { cache: false, worker: true }); } catch (e) { insisted = { code: (e as { code?: string }).code, message: (e as Error).message }; }
+        return { runsIn, tokens, insisted };
+      });
+      assert.is(r.runsIn.worker, false);
+      assert.match(r.runsIn.reason, /the model worker failed to start/);
+      assert.match(r.runsIn.reason, /\/lonely\/model-worker\.js/);
+      assert.is(r.tokens, 3);
+      assert.ok(warnings.some((w) => /model worker failed to start/.test(w)), `no console warning: ${warnings.join(" | ")}`);
+      assert.is(r.insisted?.code, "WORKER_FAILED", r.insisted?.message);
+      console.log(`  fallback: ${r.runsIn.reason.slice(0, 140)}…`);
     } finally {
       await page.close();
     }

@@ -1,7 +1,8 @@
 // The built browser bundle in headless Chromium (Debian `chromium`, driven by playwright-core) against pages
 // served on 127.0.0.1: the demo page with COOP/COEP (worker threads) and without (one thread, and it says why),
 // streaming and the stop button; greedy ids equal to Node's; the model cache (hits, revalidation, changed files,
-// broken downloads, quota); progress during the download and AbortSignal during the load.
+// broken downloads, quota); progress during the download and AbortSignal during the load. Models load in the
+// model worker, loadModel's default on a page (browser-worker.test.ts tests that worker itself).
 // Screenshots: tests/.work/artifacts/browser-isolated.png and browser-not-isolated.png.
 import { mkdirSync, writeFileSync, copyFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -145,6 +146,7 @@ async function browserTests(): Promise<void> {
       const threads = (await page.textContent("#threads"))!;
       const count = Number(await page.getAttribute("#threads", "data-count"));
       assert.ok(count > 0, `the model did not load: ${await shown()}`);
+      assert.is(await page.getAttribute("#runs-in", "data-worker"), "true", `the demo's model is not in the worker: ${await page.textContent("#runs-in")}`);
       await page.fill("#max-tokens", "1000000");
       await page.fill("#temperature", "0");
       await page.click("#generate");

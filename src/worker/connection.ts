@@ -50,7 +50,7 @@ export class WorkerConnection {
         w.terminate();
         // the browser says little about a script that did not load (404, a MIME type, CORS): say where it was
         const where = new URL("./model-worker.js", import.meta.url).href;
-        reject(new DbllmError("WORKER_FAILED", `the model worker did not start${e.message ? ` (${e.message})` : ""}: is ${where} served next to the bundle? (see docs/BROWSER.md)`));
+        reject(new DbllmError("WORKER_FAILED", `the model worker failed to start${e.message ? ` (${e.message})` : ""}: is ${where} served next to the bundle? (see docs/BROWSER.md)`));
       };
       w.addEventListener("message", started);
       w.addEventListener("error", failed);

@@ -25,7 +25,7 @@ export async function loadModelPlaced(source: ModelSource, options: LoadOptions 
     conn = await WorkerConnection.start();
   } catch (e) {
     if (options.worker === true) throw e;
-    const reason = `the calling thread: the model worker failed to start (${(e as Error).message})`;
+    const reason = `the calling thread: ${(e as Error).message}`;
     console.warn(`dbllm: ${reason}; the model computes on the page's main thread`);
     return Model.load(source, options, { worker: false, reason });
   }
