@@ -24,7 +24,8 @@ const LONG_TASK_MS = 50;
  * get the same name as a global (newPage), and here it types the import as the untyped module it is in a page.
  */
 const BUNDLE_URL: string = "/dist/browser/index.js";
-const PROMPT = "Call me Ishmael. Some years ago—never mind how long precisely—having little or no money in my purse, and nothing particular to interest me on shore, I thought I would sail about a little and see the watery part of the world.";
+const PROMPT = "It is a way I have of driving off the spleen and regulating the circulation. Whenever I find myself growing grim about the mouth; whenever it is a damp, drizzly November in my soul; whenever I find myself involuntarily pausing before coffin warehouses, and bringing up the rear of every funeral I meet; " +
+  "Call me Ishmael. Some years ago—never mind how long precisely—having little or no money in my purse, and nothing particular to interest me on shore, I thought I would sail about a little and see the watery part of the world.";
 
 const missing = chromiumMissing();
 if (missing) {
@@ -54,9 +55,10 @@ async function workerTests(): Promise<void> {
     for await (const c of quantizeModel(m, { method: "fdb", groupSize: 64, embed: "q8", head: "q8" })) chunks.push(c);
     writeFileSync(dbllm, Buffer.concat(chunks));
   }
-  // big enough that a prefill batch of 64 tokens takes ~100-200 ms on one thread and a token a few ms (25 MiB of
-  // q8 weights: one thread by default); greedy decoding from PROMPT (plain SIMD build) runs 300 tokens without an
-  // end-of-sequence
+  // big enough that a token takes a few ms on one thread (25 MiB of q8 weights: one thread by default), and
+  // PROMPT's 174 tokens, evaluated as one batch (batchSize 256), about 250 ms: a long task on the page, clear of
+  // 50 ms on faster machines too. Greedy decoding from PROMPT (plain SIMD build) runs 300 tokens without an
+  // end-of-sequence.
   const heavy = buildRandomModel(path.join(dir, "heavy"), { arch: "llama", dim: 640, nLayers: 4, nHeads: 10, nKvHeads: 10, ffnDim: 1792, tied: true, merges: 200, seed: 3, contextLength: 1024, hf: false, ggufType: "Q8_0" }).gguf;
   const garbage = path.join(dir, "garbage.bin");
   writeFileSync(garbage, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) & 255)));
@@ -96,7 +98,7 @@ async function workerTests(): Promise<void> {
   function streamReply(page: Page, url: string, worker: boolean | undefined, maxTokens: number): Promise<Streamed> {
     return page.evaluate(async ({ url, worker, maxTokens, prompt }) => {
       const { loadModel } = await import(BUNDLE_URL);
-      const m = await loadModel(url, { worker, cache: false, simd: "simd" });
+      const m = await loadModel(url, { worker, cache: false, simd: "simd", batchSize: 256 });
       const longTasks: [number, number][] = [];
       const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push([e.startTime, e.duration]); });
       observer.observe({ type: "longtask", buffered: true });
@@ -189,7 +191,7 @@ async function workerTests(): Promise<void> {
     }
   });
 
-  test("abort mid-stream: the stream ends at once with ABORTED (the signal's reason as cause), the worker stops, the model goes on", async () => {
+  test("abort mid-stream: the stream ends at once with ABORTED (the signal's reason as cause), the worker stops, the model goes on; an abort while the worker starts", async () => {
     const page = await newPage();
     try {
       const r = await page.evaluate(async () => {
@@ -214,7 +216,13 @@ async function workerTests(): Promise<void> {
         let early: string | undefined;
         try { await m.generate("Hello", { signal: aborted.signal }).done(); } catch (e) { early = (e as { code?: string }).code; }
         m.dispose();
-        return { n, afterAbort, error, next: next.tokens.length, early };
+        // an abort while the worker is still starting
+        const starting = new AbortController();
+        const load = loadModel("/models/model.gguf", { cache: false, signal: starting.signal });
+        starting.abort();
+        let duringStart: string | undefined;
+        try { await load; } catch (e) { duringStart = (e as { code?: string }).code; }
+        return { n, afterAbort, error, next: next.tokens.length, early, duringStart };
       });
       assert.is(r.error?.code, "ABORTED");
       assert.ok(r.error?.isDbllm, "not a DbllmError on the page");
@@ -223,6 +231,7 @@ async function workerTests(): Promise<void> {
       assert.is(r.afterAbort, 0, "chunks kept coming after the abort");
       assert.is(r.next, 5, "the model did not generate after an aborted and an abandoned stream");
       assert.is(r.early, "ABORTED");
+      assert.is(r.duringStart, "ABORTED");
     } finally {
       await page.close();
     }

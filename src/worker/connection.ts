@@ -30,8 +30,8 @@ export class WorkerConnection {
     worker.addEventListener("messageerror", () => this.fail(new DbllmError("WORKER_FAILED", "the model worker sent a message the page could not read")));
   }
 
-  /** Starts the worker and waits for it to say it is ready; WORKER_FAILED when it cannot start. */
-  static start(): Promise<WorkerConnection> {
+  /** Starts the worker and waits for it to say it is ready; WORKER_FAILED when it cannot start, ABORTED on `signal`. */
+  static start(signal?: AbortSignal): Promise<WorkerConnection> {
     return new Promise((resolve, reject) => {
       let w: Worker;
       try {
@@ -39,13 +39,23 @@ export class WorkerConnection {
       } catch (e) {
         return reject(new DbllmError("WORKER_FAILED", `the model worker could not be created: ${(e as Error).message}`, { cause: e }));
       }
-      const started = (e: MessageEvent<FromWorker>) => {
-        if (e.data?.type !== "ready") return;
+      const settle = () => {
         w.removeEventListener("message", started);
         w.removeEventListener("error", failed);
+        signal?.removeEventListener("abort", aborted);
+      };
+      const started = (e: MessageEvent<FromWorker>) => {
+        if (e.data?.type !== "ready") return;
+        settle();
         resolve(new WorkerConnection(w));
       };
+      const aborted = () => {
+        settle();
+        w.terminate();
+        reject(new DbllmError("ABORTED", "the operation was aborted", { cause: signal!.reason }));
+      };
       const failed = (e: ErrorEvent) => {
+        settle();
         e.preventDefault();
         w.terminate();
         // the browser says little about a script that did not load (404, a MIME type, CORS): say where it was
@@ -54,6 +64,7 @@ export class WorkerConnection {
       };
       w.addEventListener("message", started);
       w.addEventListener("error", failed);
+      signal?.addEventListener("abort", aborted, { once: true });
     });
   }
 

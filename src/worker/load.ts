@@ -22,9 +22,9 @@ export async function loadModelPlaced(source: ModelSource, options: LoadOptions 
   if (!where.worker) return Model.load(source, options, where);
   let conn: WorkerConnection;
   try {
-    conn = await WorkerConnection.start();
+    conn = await WorkerConnection.start(options.signal);
   } catch (e) {
-    if (options.worker === true) throw e;
+    if (options.worker === true || (e as DbllmError).code === "ABORTED") throw e;
     const reason = `the calling thread: ${(e as Error).message}`;
     console.warn(`dbllm: ${reason}; the model computes on the page's main thread`);
     return Model.load(source, options, { worker: false, reason });
