@@ -130,7 +130,8 @@ async function bundle() {
   await esbuild.build({
     ...common,
     platform: "browser",
-    entryPoints: { "browser/index": "src/index.ts", "browser/pool-worker": "src/engine/pool-worker.ts" },
+    // the model worker (loadModel's default on a page's main thread) and the pool worker sit next to index.js
+    entryPoints: { "browser/index": "src/index.ts", "browser/model-worker": "src/worker/model-worker.ts", "browser/pool-worker": "src/engine/pool-worker.ts" },
     outdir: "dist",
   });
   // The kernels as files (package export "dbllm/wasm/*"), which the edge entries import.

@@ -18,7 +18,7 @@ export type DbllmErrorCode =
   | "IO" // a read or fetch failed
   | "OUT_OF_MEMORY" // the model or context does not fit into wasm memory
   | "UNSUPPORTED_ENVIRONMENT" // this runtime cannot run the kernels as given (no SIMD or relaxed SIMD, or no wasm compilation from bytes)
-  | "WORKER_FAILED" // a worker of the thread pool failed to start, stopped answering, or a kernel failed in it
+  | "WORKER_FAILED" // a worker of the thread pool failed to start, stopped answering, or a kernel failed in it; the model worker failed
   | "EMPTY_PROMPT"
   | "CONTEXT_OVERFLOW" // prompt or generation longer than the context (with onContextFull: 'error')
   | "INVALID_TEXT" // text that is not well-formed Unicode / UTF-8, or that the vocabulary has no tokens for

@@ -1,32 +1,28 @@
 // The built browser bundle in headless Chromium (Debian `chromium`, driven by playwright-core) against pages
 // served on 127.0.0.1: the demo page with COOP/COEP (worker threads) and without (one thread, and it says why),
 // streaming and the stop button; greedy ids equal to Node's; the model cache (hits, revalidation, changed files,
-// broken downloads, quota); progress during the download and AbortSignal during the load.
+// broken downloads, quota); progress during the download and AbortSignal during the load. Models load in the
+// model worker, loadModel's default on a page (browser-worker.test.ts tests that worker itself).
 // Screenshots: tests/.work/artifacts/browser-isolated.png and browser-not-isolated.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync, copyFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { loadModel } from "../src/index.ts";
 import { openModel } from "../src/open/open-model.ts";
 import { quantizeModel } from "../src/conversion/quantize.ts";
+import { chromiumMissing, launchChromium, type Chromium } from "./helpers/chromium.ts";
 import { buildRandomModel, type RandomModelSpec } from "./helpers/random-model.ts";
 import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";
 import { workDir } from "./helpers/workdir.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const BUNDLE = path.join(root, "dist/browser/index.js");
 const ARTIFACTS = path.join(root, "tests/.work/artifacts");
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-const missing = !existsSync(CHROMIUM)
-  ? `Chromium is not installed at ${CHROMIUM}. Install Debian's package (as root: apt-get install -y chromium), or point CHROMIUM_PATH at a Chromium binary. Do not use 'npx playwright install'.`
-  : !existsSync(BUNDLE) ? `${BUNDLE} is missing: build the bundles first (node scripts/build.mjs).` : undefined;
+const missing = chromiumMissing();
 
 if (missing) {
   test("headless Chromium and the browser bundle are available", () => { assert.unreachable(missing); });
@@ -44,6 +40,7 @@ interface PageLoad {
   /** [ms since start, loaded, total] per onProgress call. */
   progress: [number, number, number][];
   threads?: { count: number; reason: string };
+  runsIn?: { worker: boolean; reason: string };
   build?: string;
   ids?: number[];
 }
@@ -58,6 +55,8 @@ interface PageLoadOptions {
   abortOnProgress?: boolean;
   /** Where to import the bundle from (default: the page's own /dist/browser/index.js). */
   bundle?: string;
+  /** loadModel's `worker` option (default: the model runs in a dedicated worker, the default on a page). */
+  worker?: boolean;
 }
 
 function pageLoad(page: Page, url: string, o: PageLoadOptions = {}): Promise<PageLoad> {
@@ -68,7 +67,7 @@ function pageLoad(page: Page, url: string, o: PageLoadOptions = {}): Promise<Pag
     const controller = new AbortController();
     try {
       const m = await loadModel(url, {
-        cache: o.cache, threads: o.threads, simd: o.simd, signal: controller.signal,
+        cache: o.cache, threads: o.threads, simd: o.simd, signal: controller.signal, worker: o.worker,
         onProgress: (p: { loaded: number; total: number }) => {
           progress.push([performance.now() - t0, p.loaded, p.total]);
           if (o.abortOnProgress && p.loaded > 0) controller.abort();
@@ -78,7 +77,7 @@ function pageLoad(page: Page, url: string, o: PageLoadOptions = {}): Promise<Pag
       const ids = o.generate ? (await m.generate(o.generate.prompt, { temperature: 0, maxTokens: o.generate.maxTokens }).done()).tokens : undefined;
       const info = m.info();
       m.dispose();
-      return { ok: true, ms, progress, threads: info.threads, build: info.kernels.build, ids };
+      return { ok: true, ms, progress, threads: info.threads, runsIn: info.runsIn, build: info.kernels.build, ids };
     } catch (e) {
       const err = e as { code?: string; message: string };
       return { ok: false, code: err.code, message: err.message, ms: performance.now() - t0, progress };
@@ -108,7 +107,7 @@ async function browserTests(): Promise<void> {
     "/models/model.gguf": gguf, "/models/model.dbllm": dbllm, "/models/changing.gguf": changing,
     "/models/quota.gguf": gguf, "/models/opfs.gguf": gguf, "/models/nocache.gguf": gguf,
   };
-  let isolated: StaticServer, plain: StaticServer, cdn: StaticServer, context: BrowserContext, profile: string;
+  let isolated: StaticServer, plain: StaticServer, cdn: StaticServer, browser: Chromium, context: BrowserContext;
   const consoleLines: string[] = [];
 
   test.before(async () => {
@@ -117,20 +116,15 @@ async function browserTests(): Promise<void> {
       startStaticServer({ isolated: true, mounts, slow }), startStaticServer({ isolated: false, mounts, slow }),
       startStaticServer({ isolated: false, cors: true }), // another origin serving the bundle, like a CDN
     ]);
-    profile = mkdtempSync(path.join(tmpdir(), "dbllm-chromium-"));
-    // a persistent profile: storage on disk, as for a real visitor (off-the-record contexts keep it in memory)
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1000, height: 900 } });
-    // tsx compiles this file with esbuild's keepNames, whose __name() helper ends up in the functions that
-    // page.evaluate() serializes into the page: give pages a no-op one
-    await context.addInitScript("globalThis.__name = (f) => f;");
+    browser = await launchChromium();
+    context = browser.context;
     context.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     context.on("weberror", (e) => consoleLines.push(`pageerror: ${e.error().message}`));
   });
 
   test.after(async () => {
-    await context?.close();
+    await browser?.close();
     await Promise.all([isolated?.close(), plain?.close(), cdn?.close()]);
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   /** Opens the demo, loads its default model, streams a generation, presses Stop; returns what it showed. */
@@ -152,6 +146,7 @@ async function browserTests(): Promise<void> {
       const threads = (await page.textContent("#threads"))!;
       const count = Number(await page.getAttribute("#threads", "data-count"));
       assert.ok(count > 0, `the model did not load: ${await shown()}`);
+      assert.is(await page.getAttribute("#runs-in", "data-worker"), "true", `the demo's model is not in the worker: ${await page.textContent("#runs-in")}`);
       await page.fill("#max-tokens", "1000000");
       await page.fill("#temperature", "0");
       await page.click("#generate");
@@ -235,7 +230,7 @@ console.log(JSON.stringify(out));\n`);
     }
   });
 
-  test("bundle imported from another origin (a CDN): the worker still starts (through a same-origin blob: module)", async () => {
+  test("bundle imported from another origin (a CDN): the model worker and its pool worker still start (through same-origin blob: modules)", async () => {
     const page = await context.newPage();
     await page.goto(`${isolated.url}/examples/browser/`);
     try {
@@ -245,7 +240,9 @@ console.log(JSON.stringify(out));\n`);
       assert.ok(r.threads!.count >= 2, `expected worker threads, got: ${r.threads!.reason}`);
       const same = await pageLoad(page, "/models/model.dbllm", { threads: r.threads!.count, simd: r.build!.startsWith("relaxed") ? "relaxed" : "simd", generate: { prompt: "Once upon a time", maxTokens: 12 } });
       assert.equal(r.ids, same.ids);
-      assert.ok(cdn.requests.some((q) => q.path === "/dist/browser/pool-worker.js" && q.status === 200), "the worker script was not fetched from the bundle's origin");
+      assert.ok(r.runsIn!.worker, r.runsIn!.reason);
+      assert.ok(cdn.requests.some((q) => q.path === "/dist/browser/model-worker.js" && q.status === 200), "the model worker's script was not fetched from the bundle's origin");
+      assert.ok(cdn.requests.some((q) => q.path === "/dist/browser/pool-worker.js" && q.status === 200), "the pool worker's script was not fetched from the bundle's origin");
     } finally {
       await page.close();
     }
@@ -365,10 +362,11 @@ console.log(JSON.stringify(out));\n`);
     try {
       // 1. the quota estimate says it cannot fit: caching is skipped up front
       assert.ok((await pageLoad(page, url)).ok);
-      // 2. the estimate is wrong (as it can be): cache.put fails with QuotaExceededError mid-download
+      // 2. the estimate is wrong (as it can be): cache.put fails with QuotaExceededError mid-download. The wrong
+      // estimate is patched into the page, so the model loads on the page (a worker has its own navigator)
       await page.evaluate(() => { navigator.storage.estimate = async () => ({ quota: 1e12, usage: 0 }); });
       const lines = consoleLines.length;
-      const r = await pageLoad(page, url, { generate: { prompt: "Hi", maxTokens: 4 } });
+      const r = await pageLoad(page, url, { generate: { prompt: "Hi", maxTokens: 4 }, worker: false });
       assert.ok(r.ok, r.message);
       assert.is(r.ids!.length, 4);
       assert.ok(consoleLines.slice(lines).some((l) => /QuotaExceeded/.test(l) && /not caching/.test(l)), `no quota warning: ${consoleLines.slice(lines).join(" | ")}`);

@@ -31,6 +31,7 @@ const LAYERS: [string[], string][] = [
   [["conversion"], "quantize and calibrate: the pipeline that runs models to write new ones"],
   [["eval"], "perplexity"],
   [["server"], "the OpenAI-compatible handler"],
+  [["worker"], "the model in a dedicated Web Worker: the page's proxy, the worker's host, their messages"],
   [["index.ts"], "the public API"],
   [["cli"], "the dbllm command, a client of the public API"],
 ];

@@ -57,7 +57,7 @@ test("npm pack ships dist/, types, README, the default model and no tests or lar
   const json = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   const files = (JSON.parse(json)[0].files as { path: string; size: number }[]);
   const names = files.map((f) => f.path);
-  for (const must of ["dist/node/index.js", "dist/node/cli.js", "dist/node/pool-worker.js", "dist/browser/index.js", "dist/browser/pool-worker.js", "dist/workerd/index.js", "dist/edge-light/index.js", "dist/wasm/dbllm.simd.wasm", "dist/wasm/dbllm.relaxed.wasm", "dist/types/index.d.ts", "README.md", "package.json"]) {
+  for (const must of ["dist/node/index.js", "dist/node/cli.js", "dist/node/pool-worker.js", "dist/browser/index.js", "dist/browser/model-worker.js", "dist/browser/pool-worker.js", "dist/workerd/index.js", "dist/edge-light/index.js", "dist/wasm/dbllm.simd.wasm", "dist/wasm/dbllm.relaxed.wasm", "dist/types/index.d.ts", "README.md", "package.json"]) {
     assert.ok(names.includes(must), `missing ${must}`);
   }
   const forbidden = names.filter((n) => /^(tests|bench|python|scripts|assembly|src|\.cache)\//.test(n) || /\.test\.ts$/.test(n));

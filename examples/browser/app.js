@@ -1,19 +1,23 @@
 // The demo page: load a model (URL or local file) with a progress bar, then stream generations with a stop
-// button and live tokens per second. Everything dbllm offers a page goes through its public API.
+// button and live tokens per second. Everything dbllm offers a page goes through its public API. The model runs
+// in a dedicated Web Worker (loadModel's default on a page), so the page stays responsive while it generates:
+// the stats show the longest task the page's main thread ran meanwhile (?worker=0 runs the model on the page).
 import { loadModel } from "dbllm";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   url: $("model-url"), file: $("model-file"), cache: $("use-cache"), load: $("load"), progress: $("progress"),
-  loadStatus: $("load-status"), threads: $("threads"), prompt: $("prompt"), maxTokens: $("max-tokens"),
+  loadStatus: $("load-status"), threads: $("threads"), runsIn: $("runs-in"), prompt: $("prompt"), maxTokens: $("max-tokens"),
   temperature: $("temperature"), generate: $("generate"), stop: $("stop"), output: $("output"), stats: $("stats"),
 };
 
 let model; // the loaded Model
 let running; // AbortController of the load or generation in progress
-// ?model=<url> preselects a model; ?load loads it right away; ?threads=N asks for N threads
+// ?model=<url> preselects a model; ?load loads it right away; ?threads=N asks for N threads; ?worker=0 keeps the
+// model on the page's main thread
 const params = new URLSearchParams(location.search);
 const threads = params.has("threads") ? Number(params.get("threads")) : undefined;
+const worker = params.get("worker") === "0" ? false : undefined;
 
 const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 const setStatus = (el, text, cls = "muted") => { el.textContent = text; el.className = cls; };
@@ -33,6 +37,7 @@ async function load(source, label) {
   model = undefined;
   ui.progress.value = 0;
   ui.threads.textContent = "";
+  ui.runsIn.textContent = "";
   setStatus(ui.loadStatus, `Loading ${label}…`);
   const t0 = performance.now();
   try {
@@ -40,6 +45,7 @@ async function load(source, label) {
       signal: controller.signal,
       cache: ui.cache.checked,
       threads, // undefined: dbllm's default (one thread for models under 128 MiB of weights)
+      worker, // undefined: dbllm's default on a page, a dedicated Web Worker
       onProgress: (p) => {
         ui.progress.value = p.fraction;
         const s = (performance.now() - t0) / 1000;
@@ -53,6 +59,8 @@ async function load(source, label) {
       (info.hasChatTemplate ? "; chat template" : ""));
     setStatus(ui.threads, `threads: ${info.threads.count} — ${info.threads.reason}`, info.threads.count > 1 ? "muted" : "warn");
     ui.threads.dataset.count = String(info.threads.count);
+    setStatus(ui.runsIn, `runs in ${info.runsIn.reason}`, info.runsIn.worker ? "muted" : "warn");
+    ui.runsIn.dataset.worker = String(info.runsIn.worker);
   } catch (e) {
     setStatus(ui.loadStatus, e.code === "ABORTED" ? "Loading stopped." : `Could not load ${label}: ${e.message}`, e.code === "ABORTED" ? "warn" : "error");
     ui.progress.value = 0;
@@ -75,6 +83,7 @@ async function generate() {
   const prompt = ui.prompt.value;
   const stream = model.info().hasChatTemplate ? model.chat([{ role: "user", content: prompt }], options) : model.generate(prompt, options);
   let n = 0, first = 0;
+  const blocked = watchMainThread();
   try {
     for await (const chunk of stream) {
       if (n++ === 0) first = performance.now();
@@ -84,15 +93,35 @@ async function generate() {
     }
     const st = stream.stats;
     setStatus(ui.stats, `${st.generatedTokens} tokens · ${st.decodeTokensPerSecond.toFixed(1)} tok/s · prompt ${st.promptTokens} tokens at ` +
-      `${st.prefillTokensPerSecond.toFixed(0)} tok/s · stopped: ${st.stopReason}`);
+      `${st.prefillTokensPerSecond.toFixed(0)} tok/s · stopped: ${st.stopReason}${blocked.text()}`);
   } catch (e) {
     const s = (performance.now() - first) / 1000;
-    if (e.code === "ABORTED") setStatus(ui.stats, `${n} tokens${n > 1 ? ` · ${((n - 1) / s).toFixed(1)} tok/s` : ""} · stopped by you`, "warn");
+    if (e.code === "ABORTED") setStatus(ui.stats, `${n} tokens${n > 1 ? ` · ${((n - 1) / s).toFixed(1)} tok/s` : ""} · stopped by you${blocked.text()}`, "warn");
     else setStatus(ui.stats, `error: ${e.message}`, "error");
   } finally {
+    blocked.stop();
     ui.stats.dataset.done = "true";
     busy(undefined);
   }
+}
+
+/**
+ * The longest task this page's main thread ran from now on (the Long Tasks API reports tasks over 50 ms; Chromium
+ * has it, other browsers may not): what a user feels as a frozen page.
+ */
+function watchMainThread() {
+  let longest = 0;
+  let observer;
+  try {
+    observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longest = Math.max(longest, e.duration); });
+    observer.observe({ type: "longtask" });
+  } catch {
+    observer = undefined; // no Long Tasks API here
+  }
+  return {
+    text: () => (!observer ? "" : longest ? ` · the page was blocked for up to ${longest.toFixed(0)} ms` : " · the page never blocked (no task over 50 ms)"),
+    stop: () => observer?.disconnect(),
+  };
 }
 
 ui.load.addEventListener("click", () => {

@@ -3,7 +3,7 @@
 // the same window). A trailing window with at least two tokens is included. No BOS is inserted.
 // ppl = exp(mean negative log-likelihood over all scored tokens).
 import { DbllmError, invalidArgument, throwIfAborted } from "../errors.ts";
-import type { Session } from "../model/session.ts";
+import type { SessionApi as Session } from "../model/model-api.ts";
 import { yieldToEventLoop } from "../generate/yield.ts";
 
 export interface PerplexityOptions {

@@ -53,6 +53,13 @@ export interface LoadOptions {
    * Results are bit-identical either way.
    */
   threadSplitting?: "adaptive" | "always";
+  /**
+   * Run the model in a dedicated Web Worker, so that loading and generation never block the thread that called
+   * loadModel. Default: true on a page's main thread (a window), false elsewhere (Node, edge runtimes, inside a
+   * worker of your own). The model's API stays the same; `info().runsIn` says where it runs and why. `false`
+   * keeps it on the page; `true` elsewhere needs Web Workers. See docs/BROWSER.md.
+   */
+  worker?: boolean;
 }
 
 /** The options as the load uses them. */
@@ -86,6 +93,7 @@ export function checkLoadOptions(o: LoadOptions): CheckedLoadOptions {
   if (typeof kernel !== "string" || !Object.hasOwn(FDB_KERNELS, kernel)) throw invalidArgument(`kernel must be one of ${Object.keys(FDB_KERNELS).join(", ")}`);
   if (o.simd !== undefined && !SIMD.includes(o.simd)) throw invalidArgument(`simd must be one of ${SIMD.join(", ")}, got ${JSON.stringify(o.simd)}`);
   if (o.cache !== undefined && !CACHE.includes(o.cache)) throw invalidArgument(`cache must be true, false, "cache-api" or "opfs", got ${JSON.stringify(o.cache)}`);
+  if (o.worker !== undefined && typeof o.worker !== "boolean") throw invalidArgument(`worker must be true or false, got ${JSON.stringify(o.worker)}`);
   for (const f of ["onProgress", "fetch"] as const) {
     if (o[f] !== undefined && typeof o[f] !== "function") throw invalidArgument(`${f} must be a function`);
   }

@@ -15,6 +15,7 @@ import { ropeInvFreq } from "../config/rope.ts";
 import { Forward } from "./forward.ts";
 import { checkLoadOptions, SMALL_MODEL_BYTES, smallModelReason, threadPlan, type LoadOptions } from "./load-options.ts";
 import { placeWeights, weightBytes } from "./loader.ts";
+import type { ModelApi } from "./model-api.ts";
 import { chatEncoder, type ModelCore } from "./model-core.ts";
 import { Session, type ChatOptions, type SessionOptions } from "./session.ts";
 import { openModel } from "../open/open-model.ts";
@@ -34,15 +35,27 @@ export interface ModelInfo {
   kernels: { build: string; relaxedSimd: boolean; fdb: string };
   /** Thread count and why; how many jobs ran split across the threads and how many on the calling thread alone. */
   threads: { count: number; reason: string; splitting: "adaptive" | "always" | "none"; jobs: { split: number; alone: number } };
+  /**
+   * Where the model computes: on the thread that loaded it, or in a dedicated Web Worker (the default on a page's
+   * main thread, so that generation never blocks the page); and why there.
+   */
+  runsIn: Placement;
   /** Peak wasm linear memory so far. */
   wasmMemoryBytes: number;
   hasChatTemplate: boolean;
   metadata: Record<string, unknown>;
 }
 
+/** Where a model computes, and why there. */
+export interface Placement {
+  worker: boolean;
+  reason: string;
+}
+
 const DEFAULT_MAX_CONTEXT = 4096;
 
-export class Model {
+/** The model on the calling thread: the engine, the weights and the thread pool live here. */
+export class Model implements ModelApi {
   private core: ModelCore;
   private defaultSession: Session | undefined;
   private disposed = false;
@@ -51,7 +64,8 @@ export class Model {
     this.core = core;
   }
 
-  static async load(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+  /** `runsIn` is what info() reports as the model's place (the caller decided it; see src/worker/placement.ts). */
+  static async load(source: ModelSource, options: LoadOptions = {}, runsIn: Placement = { worker: false, reason: "the calling thread" }): Promise<Model> {
     throwIfAborted(options.signal);
     // Every option is checked before anything is read, downloaded or compiled.
     const { batch, threads: requested, splitting, kernel, modules, oneReason, manyReason, defaulted } = checkLoadOptions(options);
@@ -95,6 +109,7 @@ export class Model {
         contextLength,
         kernels: { build: engine.build, relaxedSimd: engine.relaxedSimd, fdb: FDB_KERNELS[kernel].name },
         threads: { count: exec.threads, reason: exec.reason, splitting: exec.threads > 1 ? splitting : "none", jobs: { split: 0, alone: 0 } },
+        runsIn,
         hasChatTemplate: !!tokenizer.chatTemplate,
         metadata: opened.metadata,
       });

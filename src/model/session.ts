@@ -8,6 +8,7 @@ import { GenerationStream } from "../generate/stream.ts";
 import { checkTokenIds, type ChatMessage } from "../tokenizer/index.ts";
 import type { ModelCore } from "./model-core.ts";
 import { KVCache } from "./kv-cache.ts";
+import type { SessionApi } from "./model-api.ts";
 
 export interface SessionOptions {
   /** Positions this session can hold (default: the model's contextLength). */
@@ -21,7 +22,7 @@ export interface ChatOptions extends GenerateOptions {
   templateVariables?: Record<string, unknown>;
 }
 
-export class Session implements DecodeTarget {
+export class Session implements DecodeTarget, SessionApi {
   private cache: KVCache | undefined;
   private held: number[] = [];
   private busy: Promise<void> = Promise.resolve();

@@ -33,13 +33,23 @@ async function openSource(source: ModelSource, options: OpenOptions): Promise<Op
   }
   if (typeof Blob !== "undefined" && source instanceof Blob) return openSingle(blobSource(source, (source as File).name || "blob"));
   if (typeof Response !== "undefined" && source instanceof Response) {
-    if (!source.ok || !source.body) throw new DbllmError("IO", `the response is not usable as a model (HTTP ${source.status})`);
-    const n = source.headers.get("content-length");
-    return openSingle(streamSource(source.body, source.url || "response", n && !source.headers.get("content-encoding") ? Number(n) : undefined, options.signal));
+    const { name, size } = describeResponse(source);
+    return openSingle(streamSource(source.body!, name, size, options.signal));
   }
   if (typeof ReadableStream !== "undefined" && source instanceof ReadableStream) return openSingle(streamSource(source, "stream", undefined, options.signal));
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return openSingle(bufferSource(source));
-  throw new DbllmError("INVALID_ARGUMENT", "loadModel expects a path, URL, ArrayBuffer, typed array, Blob, Response or ReadableStream");
+  throw unknownSource();
+}
+
+/** How a Response source is named and sized (its length, unless compressed); IO when it has no usable body. */
+export function describeResponse(r: Response): { name: string; size: number | undefined } {
+  if (!r.ok || !r.body) throw new DbllmError("IO", `the response is not usable as a model (HTTP ${r.status})`);
+  const n = r.headers.get("content-length");
+  return { name: r.url || "response", size: n && !r.headers.get("content-encoding") ? Number(n) : undefined };
+}
+
+export function unknownSource(): DbllmError {
+  return new DbllmError("INVALID_ARGUMENT", "loadModel expects a path, URL, ArrayBuffer, typed array, Blob, Response or ReadableStream");
 }
 
 async function openSingle(src: ByteSource): Promise<OpenedModel> {

@@ -3,6 +3,7 @@
 import { DbllmError } from "../errors.ts";
 import { openCachedUrl } from "../storage/cached-url.ts";
 import type { Platform, WorkerHandle } from "./types.ts";
+import { startModuleWorker } from "./web-worker.ts";
 
 const g = globalThis as unknown as { crossOriginIsolated?: boolean; Worker?: typeof Worker; SharedArrayBuffer?: unknown; document?: unknown; WorkerGlobalScope?: unknown };
 const isWindow = typeof g.document !== "undefined";
@@ -31,20 +32,8 @@ export const platform: Platform = {
     return { ok: true };
   },
   async createWorker(): Promise<WorkerHandle> {
-    // pool-worker.js sits next to this bundle. Written as `new Worker(new URL(..., import.meta.url))` so that
-    // bundlers (webpack 5, Vite/Rollup) see the worker and emit it. Browsers refuse a worker script from
-    // another origin (the bundle imported from a CDN): a same-origin blob: module then imports it (CORS).
-    const url = new URL("./pool-worker.js", import.meta.url);
-    const here = (globalThis as { location?: { origin: string } }).location?.origin;
-    let w: Worker;
-    if (!here || url.origin === here) w = new Worker(new URL("./pool-worker.js", import.meta.url), { type: "module" });
-    else {
-      const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" }));
-      w = new Worker(shim, { type: "module" });
-      const revoke = () => URL.revokeObjectURL(shim);
-      w.addEventListener("message", revoke, { once: true });
-      w.addEventListener("error", revoke, { once: true });
-    }
+    // pool-worker.js sits next to this bundle (see startModuleWorker for the literal `new Worker(new URL(…))`)
+    const w = startModuleWorker(new URL("./pool-worker.js", import.meta.url), () => new Worker(new URL("./pool-worker.js", import.meta.url), { type: "module" }));
     return {
       postMessage: (m) => w.postMessage(m),
       onMessage: (cb) => { w.addEventListener("message", (e) => cb(e.data)); },

@@ -4,7 +4,7 @@
 // is full the request is refused at once (503) instead of waiting without bound. A free slot is handed to the
 // queue's head the moment it is released. Slots keep their cache between requests, so a client that continues
 // a conversation reuses the prefix it already paid for (the most recently used free slot is taken first).
-import type { Session } from "../model/session.ts";
+import type { SessionApi as Session } from "../model/model-api.ts";
 import { DbllmError } from "../errors.ts";
 import { HttpError } from "./errors.ts";
 

@@ -2,7 +2,7 @@
 // session slots, the requests running now, counters, and the request flow — route, answer what needs no model,
 // lease a slot for a generation, log every request once when it has ended.
 import { DbllmError } from "../errors.ts";
-import type { Model } from "../model/model.ts";
+import type { ModelApi as Model } from "../model/model-api.ts";
 import { isTokenId, outsideVocabulary } from "../tokenizer/index.ts";
 import { readJsonBody } from "./body.ts";
 import { errorResponse, HttpError, toHttpError } from "./errors.ts";

@@ -1,5 +1,5 @@
 // The handler's public types: its options, what it logs per request, its counters and the model it serves.
-import type { Model } from "../model/model.ts";
+import type { ModelApi as Model } from "../model/model-api.ts";
 
 export interface HandlerOptions {
   /** The model's id in requests and in GET /v1/models (default: the model file's name without extension). */
