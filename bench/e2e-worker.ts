@@ -3,12 +3,13 @@
 // Prints one JSON line. Used by bench/e2e.ts; with --profile <prefix> (dbllm only) it also writes V8 CPU
 // profiles of the prefill and of the decode loop to <prefix>.prefill.cpuprofile / .decode.cpuprofile (bench/profile.ts).
 import { writeFileSync } from "node:fs";
-import { Session } from "node:inspector/promises";
+import { Session as Inspector } from "node:inspector/promises";
 import { parseArgs } from "node:util";
 import { loadModel } from "../src/index.ts";
 import { Rng } from "../src/generate/rng.ts";
 import { sample } from "../src/generate/sampler.ts";
 import { DEFAULT_SAMPLING } from "../src/generate/options.ts";
+import type { Session } from "../src/model/session.ts";
 import { getLlama } from "../tests/helpers/llama-ref.ts";
 
 const { values } = parseArgs({ options: {
@@ -22,7 +23,7 @@ const now = () => performance.now();
 
 if (values.engine === "dbllm") {
   const model = await loadModel(values.model!, { contextLength: P + D + 8, kernel: values.kernel as "auto", threads: Number(values.threads), threadSplitting: values.split as "adaptive" });
-  const session = model.createSession();
+  const session = model.createSession() as Session; // in Node the in-thread session, with the decode steps generate() uses
   const rng = new Rng(1);
   const warm = await session.evaluate(prompt.slice(0, 8)); void warm; session.reset(); // compile kernels first
   const profiler = values.profile ? await startProfiler() : undefined;
@@ -59,7 +60,7 @@ if (values.engine === "dbllm") {
 
 /** V8's sampling profiler on this thread; save() writes what it saw since the last save and starts again. */
 async function startProfiler() {
-  const inspector = new Session();
+  const inspector = new Inspector();
   inspector.connect();
   await inspector.post("Profiler.enable");
   await inspector.post("Profiler.setSamplingInterval", { interval: 100 });
