@@ -3,7 +3,7 @@
 // they print numbers and fail only when a run itself fails.
 //   npm run bench                    f32, gemv, e2e (the speed reports; tens of minutes on 2 cores)
 //   npm run bench -- accuracy        one report by name: f32 | gemv | e2e | accuracy | threads | distill-throughput |
-//                                    distill-ablation | chat-probe
+//                                    distill-ablation | chat-probe | browser | browser-jobs
 //   npm run bench -- e2e --threads 1,2   options after a name go to that report
 // The distill-* reports are Python (the trainer's interpreter: scripts/python.ts); the rest run in Node.
 import { spawnSync } from "node:child_process";
@@ -18,6 +18,8 @@ const REPORTS = {
   accuracy: "bench/accuracy.ts",
   threads: "bench/threads.ts",
   "chat-probe": "bench/chat-probe.ts",
+  browser: "bench/browser.ts",
+  "browser-jobs": "bench/browser-jobs.ts",
   "distill-throughput": "bench/distill/throughput.py",
   "distill-ablation": "bench/distill/ablation.py",
 };
