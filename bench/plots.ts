@@ -15,7 +15,7 @@ import { renderFigure } from "./lib/plot-svg.ts";
 import { distill, distillAblation, distillThroughput } from "./plotters/distill.ts";
 import type { Plot, Plotter } from "./plotters/plotter.ts";
 import { accuracy, defaultModel } from "./plotters/quality.ts";
-import { e2e, f32, gemv, threads } from "./plotters/speed.ts";
+import { browser, e2e, f32, gemv, profile, threads } from "./plotters/speed.ts";
 
 /** Report name (as in scripts/bench.mjs) → its plotter. */
 export const PLOTTERS: Record<string, Plotter> = {
@@ -23,6 +23,8 @@ export const PLOTTERS: Record<string, Plotter> = {
   gemv,
   e2e,
   threads,
+  browser,
+  profile,
   accuracy,
   "distill-throughput": distillThroughput,
   "distill-ablation": distillAblation,

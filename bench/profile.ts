@@ -71,7 +71,8 @@ try {
         const total = [...t.values()].reduce((a, b) => a + b, 0);
         const rows = [...t].sort((a, b) => b[1] - a[1]).map(([fn, ms]) => ({ fn, msPerToken: ms / tokens, share: ms / total }));
         const gops = (fn: string, n: number) => { const ms = t.get(`wasm ${fn}`); return ms ? (2 * n * tokens) / (ms * 1e6) : undefined; };
-        phases[phase] = { tokensPerSecond: rate, msPerToken: total / tokens, gops: { blocks: gops("fdb_matmul_lutq", blocks), head: gops("q8_matmul", head) }, rows };
+        // the head runs for the last prompt token only in prefill: its rate is a decode figure
+        phases[phase] = { tokensPerSecond: rate, msPerToken: total / tokens, gops: { blocks: gops("fdb_matmul_lutq", blocks), head: phase === "decode" ? gops("q8_matmul", head) : undefined }, rows };
         console.log(`\n${shape.name}, ${build} build, ${phase} (${tokens} tokens, ${rate.toFixed(1)} tok/s measured; profiled ${(total / tokens).toFixed(2)} ms/token):`);
         console.log("| function | ms/token | share |");
         console.log("|---|---:|---:|");

@@ -190,3 +190,60 @@ export const gemv: Plotter = {
     };
   },
 };
+
+/** bench/browser.ts: bench/results/browser.json (dbllm vs wllama in Chromium, per thread count). */
+export const browser: Plotter = {
+  files: /^browser\.json$/,
+  plot(j): Plot {
+    const configs = j.get("configs").items();
+    if (!configs.length) j.get("configs").fail("no configuration");
+    const counts = [...new Set(configs.map((c) => c.get("threads").num()))].sort((a, b) => a - b);
+    const charts = counts.map((n) => tokChart(`${n} thread${n === 1 ? "" : "s"}`, configs.filter((c) => c.get("threads").num() === n)
+      .map((c) => ({ label: c.get("label").str(), prefill: c.get("prefill").num(), decode: c.get("decode").num() }))));
+    const rows = configs.map((c) => [c.get("label").str(), c.get("threads").text(), tokS(c.get("prefill").num()), tokS(c.get("decode").num())]);
+    const ratios = j.opt("ratios")?.items() ?? [];
+    const ratioRows = ratios.map((r) => [r.get("threads").text(), tokS(r.get("dbllmDecode").num()), times(r.get("vsQ2K").num()), `${times(r.get("vsFastest").num())} (${r.get("fastestWllama").str()})`]);
+    return {
+      figure: {
+        title: "Browser (headless Chromium): dbllm vs wllama, tok/s per engine and thread count",
+        subtitle: [provenance(j), `Chromium ${j.opt("chromium")?.text() ?? "?"}`, j.opt("wllama")?.opt("package")?.text()].filter(Boolean).join(" · "),
+        charts,
+        note: "SmolLM2-135M-Instruct: dbllm's embedded 2-bit model, wllama on GGUFs llama.cpp made from the same teacher. Medians over reps, each in a fresh page. Longer is faster.",
+      },
+      tables: markdownTable(["configuration", "threads", "prefill tok/s", "decode tok/s"], rows, ["l", "r", "r", "r"])
+        + (ratioRows.length ? "\n\n" + markdownTable(["threads", "dbllm decode tok/s", "÷ wllama Q2_K", "÷ wllama's fastest"], ratioRows, ["r", "r", "r", "l"]) : ""),
+    };
+  },
+};
+
+/** bench/profile.ts: bench/results/profile.json (ms per token per kernel, prefill and decode, per build). */
+export const profile: Plotter = {
+  files: /^profile\.json$/,
+  plot(j): Plot {
+    expectBenchmark(j, "profile");
+    const runs = j.entries().filter(([, v]) => v.isObject() && v.has("decode"));
+    if (!runs.length) j.fail("no run (expected e.g. \"TinyLlama-1.1B simd\": { prefill: …, decode: … })");
+    const charts: BarChart[] = [];
+    const rows: string[][] = [];
+    for (const [run, r] of runs) {
+      const share = (phase: string) => new Map(r.get(phase).get("rows").items().map((x) => [x.get("fn").str(), x.get("msPerToken").num()]));
+      const pre = share("prefill"), dec = share("decode");
+      // the functions that take at least 1 % of either phase, largest decode first
+      const fns = [...new Set([...dec.keys(), ...pre.keys()])].filter((f) => (dec.get(f) ?? 0) >= 0.01 * r.get("decode").get("msPerToken").num() || (pre.get(f) ?? 0) >= 0.01 * r.get("prefill").get("msPerToken").num())
+        .sort((a, b) => (dec.get(b) ?? 0) - (dec.get(a) ?? 0));
+      charts.push({
+        title: run, axis: "ms per token (V8 sampling profiler, self time)", format: fixed(2), categories: fns,
+        series: [{ name: "prefill", values: fns.map((f) => pre.get(f) ?? 0), color: PREFILL }, { name: "decode", values: fns.map((f) => dec.get(f) ?? 0), color: DECODE }],
+      });
+      for (const phase of ["prefill", "decode"]) {
+        const p = r.get(phase), g = p.get("gops");
+        rows.push([run, phase, tokS(p.get("tokensPerSecond").num()), fixed(2)(p.get("msPerToken").num()),
+          g.opt("blocks") ? tokS(g.get("blocks").num()) : "–", g.opt("head") && phase === "decode" ? tokS(g.get("head").num()) : "–"]);
+      }
+    }
+    return {
+      figure: { title: "Where a token's time goes: ms per token per function, one thread", subtitle: provenance(j), charts, note: "Self time per wasm kernel (named from the module's exports) and for JavaScript by file. Longer takes more time." },
+      tables: markdownTable(["run", "phase", "tok/s", "profiled ms/token", "block matrices GOPS", "output head GOPS"], rows, ["l", "l", "r", "r", "r", "r"]),
+    };
+  },
+};
