@@ -94,19 +94,35 @@ export function attention(
         store<f32>(scores + (<usize>p << 2), e);
         sum += e;
       }
-      // out = Σ_p score_p · v_p / sum, accumulated in the output row (it stays in L1)
+      // out = Σ_p score_p · v_p / sum, 32 dimensions at a time in registers (positions in order, so the sums are
+      // those of one dimension at a time), then the rest 4 at a time
       const oh = out + <usize>(t * heads + h) * hdBytes;
-      memory.fill(oh, 0, hdBytes);
-      for (p = start; p < n; p++) {
-        const w = f32x4.splat(load<f32>(scores + (<usize>p << 2)));
-        const vp = vc + <usize>p * kvStride + kvOff;
-        for (let d = 0; d < headDim; d += 4) {
-          const o = <usize>d << 2;
-          v128.store(oh + o, madd(w, v128.load(vp + o), v128.load(oh + o)));
-        }
-      }
       const inv = f32x4.splat(<f32>1 / sum);
-      for (let d = 0; d < headDim; d += 4) { const o = <usize>d << 2; v128.store(oh + o, f32x4.mul(v128.load(oh + o), inv)); }
+      let d = 0;
+      for (; d + 32 <= headDim; d += 32) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+        let vp = vc + <usize>start * kvStride + kvOff + (<usize>d << 2);
+        for (p = start; p < n; p++) {
+          const w = f32x4.splat(load<f32>(scores + (<usize>p << 2)));
+          a0 = madd(w, v128.load(vp), a0); a1 = madd(w, v128.load(vp, 16), a1);
+          a2 = madd(w, v128.load(vp, 32), a2); a3 = madd(w, v128.load(vp, 48), a3);
+          a4 = madd(w, v128.load(vp, 64), a4); a5 = madd(w, v128.load(vp, 80), a5);
+          a6 = madd(w, v128.load(vp, 96), a6); a7 = madd(w, v128.load(vp, 112), a7);
+          vp += kvStride;
+        }
+        const o = oh + (<usize>d << 2);
+        v128.store(o, f32x4.mul(a0, inv)); v128.store(o, f32x4.mul(a1, inv), 16);
+        v128.store(o, f32x4.mul(a2, inv), 32); v128.store(o, f32x4.mul(a3, inv), 48);
+        v128.store(o, f32x4.mul(a4, inv), 64); v128.store(o, f32x4.mul(a5, inv), 80);
+        v128.store(o, f32x4.mul(a6, inv), 96); v128.store(o, f32x4.mul(a7, inv), 112);
+      }
+      for (; d < headDim; d += 4) {
+        let a = f32x4.splat(0);
+        let vp = vc + <usize>start * kvStride + kvOff + (<usize>d << 2);
+        for (p = start; p < n; p++) { a = madd(f32x4.splat(load<f32>(scores + (<usize>p << 2))), v128.load(vp), a); vp += kvStride; }
+        v128.store(oh + (<usize>d << 2), f32x4.mul(a, inv));
+      }
     }
   }
 }

@@ -110,7 +110,7 @@ for (const simd of builds) {
   test(`[${simd}] attention: causal GQA, sliding window, head ranges; SIMD = reference = oracle`, async () => {
     const e = await Engine.create({ simd });
     const rand = rng(4);
-    for (const [T, pos0, heads, kvHeads, headDim, window] of [[1, 0, 1, 1, 4, 0], [4, 0, 4, 2, 8, 0], [3, 5, 9, 3, 64, 0], [1, 40, 9, 3, 64, 0], [6, 3, 4, 1, 12, 4], [5, 0, 2, 2, 6, 0], [2, 9, 8, 8, 128, 3]]) {
+    for (const [T, pos0, heads, kvHeads, headDim, window] of [[1, 0, 1, 1, 4, 0], [4, 0, 4, 2, 8, 0], [3, 5, 9, 3, 64, 0], [1, 40, 9, 3, 64, 0], [6, 3, 4, 1, 12, 4], [5, 0, 2, 2, 6, 0], [2, 9, 8, 8, 128, 3], [2, 7, 4, 2, 80, 0], [1, 20, 6, 2, 48, 5]]) {
       const ctx = pos0 + T, kvDim = kvHeads * headDim, qDim = heads * headDim;
       const q = randomF32(T * qDim, rand, 2), kc = randomF32(ctx * kvDim, rand, 2), vc = randomF32(ctx * kvDim, rand);
       const pq = e.allocF32(q.length, "q"), pk = e.allocF32(kc.length, "k"), pv = e.allocF32(vc.length, "v");
