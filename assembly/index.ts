@@ -10,6 +10,7 @@ export { fdb_lut_bytes, fdb_pack_lut, fdb_build_tables, fdb_matmul_lut } from ".
 export { fdb_build_qtables, fdb_matmul_lutq, fdb_matmul_lutq_ref } from "./fdb-lutq";
 export { fdb_pop_bytes, fdb_pop_planes_bytes, fdb_pack_pop, fdb_pop_prepare, fdb_matmul_pop, fdb_matmul_pop_simd } from "./fdb-popcount";
 export { q8_bytes, q8_pack, q8_unpack_row, quantize_act_q7, q8_matmul, q8_matmul_ref } from "./q8";
+export { q4_bytes, q4_pack, q4_unpack_row, q4_matmul, q4_matmul_ref } from "./q4";
 
 /** First byte of linear memory the host may use (after this module's static data). */
 export function heap_base(): usize { return __heap_base; }

@@ -5,7 +5,8 @@
 // configurations are interleaved within each repetition, and medians are reported with ratios to llama.cpp
 // Q2_K from the same run.
 // Usage: node --import tsx bench/e2e.ts [--shapes tinyllama,smollm2] [--kernels lut,lut-exact,popcount]
-//        [--threads 1,2] [--reps 3] [--prompt 128] [--decode 64] [--llama Q2_K,TQ2_0,Q4_0] [--name e2e]
+//        [--threads 1,2] [--reps 3] [--prompt 128] [--decode 64] [--llama Q2_K,TQ2_0,Q4_0] [--heads q8,q4] [--name e2e]
+//        (--heads: embeddings and output head as Q8_0, the default, and/or Q4_0)
 //        (results: bench/results/<name>.json)
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -20,7 +21,7 @@ const { values } = parseArgs({ options: {
   shapes: { type: "string", default: "tinyllama,smollm2" }, reps: { type: "string", default: "3" },
   prompt: { type: "string", default: "128" }, decode: { type: "string", default: "64" },
   kernels: { type: "string", default: "lut,lut-exact,popcount" }, threads: { type: "string", default: "1" },
-  llama: { type: "string", default: "Q2_K,TQ2_0,Q4_0" }, name: { type: "string", default: "e2e" },
+  llama: { type: "string", default: "Q2_K,TQ2_0,Q4_0" }, heads: { type: "string", default: "q8" }, name: { type: "string", default: "e2e" },
 } });
 const LLAMA_TYPES = values.llama!.split(",").filter(Boolean) as (keyof typeof FTYPE)[];
 for (const t of LLAMA_TYPES) if (!(t in FTYPE)) throw new Error(`--llama: unknown llama.cpp type ${t} (one of ${Object.keys(FTYPE).join(", ")})`);
@@ -47,10 +48,13 @@ for (const key of values.shapes!.split(",")) {
     if (!existsSync(file)) llamaQuantize(f16, file, t);
     return [t, file] as const;
   });
-  const fdb = randomDbllm(shape, g);
   const configs: Config[] = [];
-  for (const threads of values.threads!.split(",").map(Number)) for (const kernel of values.kernels!.split(",")) for (const relaxed of [false, true]) {
-    configs.push({ label: `dbllm fdb2-g${g} ${kernel} ${relaxed ? "relaxed" : "simd"}${threads > 1 ? ` ×${threads} threads` : ""}`, engine: "dbllm", model: fdb, kernel, relaxed, threads });
+  for (const head of values.heads!.split(",")) {
+    if (head !== "q8" && head !== "q4") throw new Error(`--heads: q8 or q4, got ${head}`);
+    const fdb = randomDbllm(shape, g, head === "q8" ? "Q8_0" : "Q4_0");
+    for (const threads of values.threads!.split(",").map(Number)) for (const kernel of values.kernels!.split(",")) for (const relaxed of [false, true]) {
+      configs.push({ label: `dbllm fdb2-g${g}${head === "q8" ? "" : " q4 head"} ${kernel} ${relaxed ? "relaxed" : "simd"}${threads > 1 ? ` ×${threads} threads` : ""}`, engine: "dbllm", model: fdb, kernel, relaxed, threads });
+    }
   }
   if (shape === SMOLLM2) for (const relaxed of [false, true]) configs.push({ label: `dbllm f32 ${relaxed ? "relaxed" : "simd"}`, engine: "dbllm", model: f16, relaxed });
   for (const [t, file] of llamaFiles) configs.push({ label: `llama.cpp ${t}`, engine: "llama", model: file });
@@ -70,5 +74,5 @@ for (const key of values.shapes!.split(",")) {
   console.log("|---|---:|---:|---:|");
   for (const [k, v] of Object.entries(med)) console.log(`| ${k} | ${v.prefill.toFixed(1)} | ${v.decode.toFixed(1)} | ${(v.decode / base.decode).toFixed(2)}× |`);
 }
-const file = saveResult(values.name!, { benchmark: "e2e", settings: { reps: REPS, prompt: Number(values.prompt), decode: Number(values.decode), threads: values.threads, kernels: values.kernels }, ...report });
+const file = saveResult(values.name!, { benchmark: "e2e", settings: { reps: REPS, prompt: Number(values.prompt), decode: Number(values.decode), threads: values.threads, kernels: values.kernels, heads: values.heads }, ...report });
 console.log(`\nsaved ${file}`);

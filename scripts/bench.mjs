@@ -3,7 +3,7 @@
 // they print numbers and fail only when a run itself fails.
 //   npm run bench                    f32, gemv, e2e (the speed reports; tens of minutes on 2 cores)
 //   npm run bench -- accuracy        one report by name: f32 | gemv | e2e | accuracy | threads | distill-throughput |
-//                                    distill-ablation | chat-probe | profile | browser | browser-jobs
+//                                    distill-ablation | chat-probe | profile | head-q4 | browser | browser-jobs
 //   npm run bench -- e2e --threads 1,2   options after a name go to that report
 //   npm run bench -- plots               docs/plots/*.svg and *.md from the JSON in bench/results/, no measuring
 //                                        (bench/plots.ts); every report above also redraws its own plots when it ends
@@ -20,6 +20,7 @@ const REPORTS = {
   accuracy: "bench/accuracy.ts",
   threads: "bench/threads.ts",
   profile: "bench/profile.ts",
+  "head-q4": "bench/head-q4.ts",
   "chat-probe": "bench/chat-probe.ts",
   browser: "bench/browser.ts",
   "browser-jobs": "bench/browser-jobs.ts",

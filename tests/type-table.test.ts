@@ -32,7 +32,7 @@ const PRECISION: Record<string, number> = {
  * (KERNELS.md), within the rigorous per-output bound of lutqBound.
  */
 const ORACLE: Record<string, "exact" | "table-rounded"> = {
-  f32: "exact", q8: "exact", "fdb2-lut-exact": "exact", "fdb2-popcount": "exact", "fdb2-lut": "table-rounded",
+  f32: "exact", q8: "exact", q4: "exact", "fdb2-lut-exact": "exact", "fdb2-popcount": "exact", "fdb2-lut": "table-rounded",
 };
 
 const readable = TYPE_ROWS.filter((r) => r.decode);

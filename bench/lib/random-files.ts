@@ -79,15 +79,15 @@ export function randomF16Gguf(s: Shape): string {
   return file;
 }
 
-/** .dbllm of the shape: fdb2 (group g) block matrices with random bits and scales, Q8_0 embeddings/head. */
-export function randomDbllm(s: Shape, g: number): string {
-  const file = path.join(WORK, `${s.name}-fdb-g${g}.dbllm`);
+/** .dbllm of the shape: fdb2 (group g) block matrices with random bits and scales, Q8_0 (or Q4_0) embeddings/head. */
+export function randomDbllm(s: Shape, g: number, head: "Q8_0" | "Q4_0" = "Q8_0"): string {
+  const file = path.join(WORK, `${s.name}-fdb-g${g}${head === "Q8_0" ? "" : `-${head}`}.dbllm`);
   if (existsSync(file)) return file;
   process.stderr.write(`writing ${file}\n`);
   const rand = rng(6), c = configOf(s), { vocab } = vocabMeta(s);
   const tokenizer = Tokenizer.fromHF(vocab.tokenizerJson, vocab.tokenizerConfig);
   const specs = [...weightSpecs(c)].filter((t) => !t.optional);
-  const Q8 = typeByName("Q8_0")!, FDB = typeByName(`FDB2_G${g}`)!;
+  const Q8 = typeByName(head)!, FDB = typeByName(`FDB2_G${g}`)!;
   const tensorTypes: Record<string, { type: string; shape: number[] }> = {};
   const outs = specs.map((t) => {
     const n = t.shape.reduce((a, b) => a * b, 1);
@@ -107,7 +107,7 @@ export function randomDbllm(s: Shape, g: number): string {
       if (o.kind === "vec") new Float32Array(b.buffer).fill(1);
       else {
         for (let j = 0; j < b.length; j += 4) { const r = Math.floor(rand() * 2 ** 32); b[j] = r & 255; b[j + 1] = (r >>> 8) & 255; b[j + 2] = (r >>> 16) & 255; b[j + 3] = r >>> 24; }
-        const blk = o.kind === "fdb" ? g / 4 + 4 : 34;
+        const blk = o.kind === "fdb" ? g / 4 + 4 : Q8.blockBytes;
         for (let j = 0; j < b.length; j += blk) {
           // scales: small finite f16 values
           const at = o.kind === "fdb" ? [j + g / 4, j + g / 4 + 2] : [j];

@@ -12,7 +12,7 @@ export const QUANTIZE_HELP = `dbllm quantize <model> -o <out.dbllm> [options]
                             int8 linear layers (a high-precision reference)
   --group-size 64|128       weights per (α1, α2) pair (default 64; a matrix whose width it does not divide
                             uses the largest of 128/64/32 that does)
-  --embed q8|f16            token embeddings (default q8)     --head q8|f16   untied output head (default q8)
+  --embed q8|q4|f16         token embeddings (default q8)     --head q8|q4|f16  untied output head (default q8)
   --calib <text.txt>        activation-aware fit: weigh each column's error by its mean squared input on
                             this text (needs the model to fit in wasm memory as f32)
   --calib-tokens <n>        calibration tokens to use (default 4096)
@@ -30,8 +30,8 @@ export async function quantizeCommand(argv: string[]): Promise<void> {
   if (!["fdb", "rtn", "q8"].includes(method)) throw new UsageError("--method must be fdb, rtn or q8");
   const groupSize = Number(values["group-size"] ?? 64);
   if (groupSize !== 64 && groupSize !== 128) throw new UsageError("--group-size must be 64 or 128");
-  const embed = (values.embed ?? "q8") as "q8" | "f16", head = (values.head ?? "q8") as "q8" | "f16";
-  if (!["q8", "f16"].includes(embed) || !["q8", "f16"].includes(head)) throw new UsageError("--embed and --head take q8 or f16");
+  const embed = (values.embed ?? "q8") as "q8" | "q4" | "f16", head = (values.head ?? "q8") as "q8" | "q4" | "f16";
+  if (!["q8", "q4", "f16"].includes(embed) || !["q8", "q4", "f16"].includes(head)) throw new UsageError("--embed and --head take q8, q4 or f16");
   const quiet = !!values.quiet;
   const log = (s: string) => { if (!quiet) process.stderr.write(s); };
   const t0 = Date.now();

@@ -17,8 +17,8 @@ export interface QuantizeOptions {
   /** fdb / rtn: 2-bit fdb2 linear layers; q8: int8 linear layers (Q8_0), a high-precision reference. */
   method: FdbMethod | "q8";
   groupSize: 64 | 128;
-  embed: "q8" | "f16";
-  head: "q8" | "f16";
+  embed: "q8" | "q4" | "f16";
+  head: "q8" | "q4" | "f16";
   /** Per-layer input statistics (mean squared activation per input column) for activation-aware fitting. */
   importance?: Map<string, Float64Array>;
   signal?: AbortSignal;
@@ -64,7 +64,7 @@ interface Plan {
   cols: number;
 }
 
-const F32 = typeByName("F32")!, F16 = typeByName("F16")!, Q8 = typeByName("Q8_0")!;
+const F32 = typeByName("F32")!, F16 = typeByName("F16")!, Q8 = typeByName("Q8_0")!, Q4 = typeByName("Q4_0")!;
 
 function planFor(model: OpenedModel, o: QuantizeOptions): Plan[] {
   return matchTensors(model).map(({ spec, ref }) => {
@@ -73,7 +73,7 @@ function planFor(model: OpenedModel, o: QuantizeOptions): Plan[] {
     let out = F32, fdbGroup: number | undefined;
     if (spec.role === "embed" || spec.name === "output.weight") {
       const want = spec.role === "embed" ? o.embed : o.head;
-      out = want === "q8" && cols % 32 === 0 ? Q8 : F16;
+      out = cols % 32 !== 0 ? F16 : want === "q8" ? Q8 : want === "q4" ? Q4 : F16;
     } else if (spec.role === "linear" && o.method === "q8") {
       if (cols % 32 !== 0) throw new DbllmError("TENSOR_SHAPE", `${spec.name}: ${cols} columns are not a multiple of 32 (Q8_0)`);
       out = Q8;

@@ -143,6 +143,33 @@ export const Q8: RuntimeFormat = {
   rowAlign: 4,
 };
 
+/**
+ * 4-bit weights, one scale per 32 (stored as GGML Q4_0), in 4-row blocks (assembly/q4.ts): q8's products on
+ * 0.6 of its bytes, for the embeddings and head of 2-bit models (`dbllm quantize --embed q4 --head q4`).
+ */
+export const Q4: RuntimeFormat = {
+  name: "q4",
+  input: "stored",
+  bytes: (rows, cols) => Math.ceil(rows / 4) * (cols / 32) * 96,
+  packedBytes: (k, rows, cols) => k.q4_bytes(rows, cols),
+  pack(engine, w, r0, n, data) {
+    withStaged(engine, data, (s) => engine.k.q4_pack(w.ptr, s, n, w.cols, r0));
+  },
+  prep: Q7_PREP,
+  matmul(out, _x, ws, w, T) {
+    const L = q7Layout(ws, T, w.cols);
+    return { fn: "q4_matmul", args: [out, L.q, L.qu, L.scales, w.ptr, T, w.cols, w.rows] };
+  },
+  reference(out, _x, ws, w, stored, T) {
+    const L = q7Layout(ws, T, w.cols);
+    return { fn: "q4_matmul_ref", args: [out, L.q, L.scales, stored, T, w.cols, w.rows] };
+  },
+  embed(engine, out, w, row) {
+    engine.k.q4_unpack_row(out, w.ptr, w.cols, row);
+  },
+  rowAlign: 4,
+};
+
 /** int8 activations per group with the exact lookup tables (lo/hi nibble sums) of assembly/fdb-lut.ts. */
 const lutExactLayout = (ws: number, T: number, K: number, g: number) => {
   const q = ws;                          // (T, K) i8

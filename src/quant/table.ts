@@ -7,7 +7,7 @@ import { DbllmError } from "../errors.ts";
 import { decodeFdb, encodeFdb, fdbGroupBytes, type FitOptions } from "./fdb-codec.ts";
 import { decodeQ4_0, decodeQ4_1, decodeQ8_0, encodeQ4_0, encodeQ4_1, encodeQ8_0 } from "./ggml-blocks.ts";
 import { bf16ToF32, f16ToF32Table, f32ToBf16, f32ToF16 } from "./half.ts";
-import { F32, fdbFormat, Q8, type FdbKernel, type RuntimeFormat } from "./runtime.ts";
+import { F32, fdbFormat, Q4, Q8, type FdbKernel, type RuntimeFormat } from "./runtime.ts";
 
 export interface TensorType {
   readonly name: string;
@@ -70,6 +70,7 @@ const fdbRows: TensorType[] = FDB_GROUPS.map((g) => ({
 }));
 
 const Q8_RUNTIME: RuntimeChoice = { format: Q8, group: 32 };
+const Q4_RUNTIME: RuntimeChoice = { format: Q4, group: 32 };
 /** What every other readable type runs as: rows decoded to f32 at load. */
 const DECODED: RuntimeChoice = { format: F32, group: 0 };
 
@@ -80,7 +81,7 @@ const rows: TensorType[] = [
   { name: "BF16", ggml: 30, safetensors: "BF16", blockSize: 1, blockBytes: 2, decode: decodeBF16, encode: encode16(f32ToBf16), floats: { kind: "bf16", at: [0] } },
   // GGML blocks: an f16 scale d first (Q4_1: then an f16 minimum m), see ggml-blocks.ts
   { name: "Q8_0", ggml: 8, blockSize: 32, blockBytes: 34, decode: decodeQ8_0, encode: encodeQ8_0, floats: { kind: "f16", at: [0] }, runtime: () => Q8_RUNTIME },
-  { name: "Q4_0", ggml: 2, blockSize: 32, blockBytes: 18, decode: decodeQ4_0, encode: encodeQ4_0, floats: { kind: "f16", at: [0] } },
+  { name: "Q4_0", ggml: 2, blockSize: 32, blockBytes: 18, decode: decodeQ4_0, encode: encodeQ4_0, floats: { kind: "f16", at: [0] }, runtime: () => Q4_RUNTIME },
   { name: "Q4_1", ggml: 3, blockSize: 32, blockBytes: 20, decode: decodeQ4_1, encode: encodeQ4_1, floats: { kind: "f16", at: [0, 2] } },
   // Known to the parsers (so sizes and error messages are exact) but not decoded.
   { name: "Q5_0", ggml: 6, blockSize: 32, blockBytes: 22 },
