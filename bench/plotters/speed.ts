@@ -221,7 +221,7 @@ export const profile: Plotter = {
   files: /^profile\.json$/,
   plot(j): Plot {
     expectBenchmark(j, "profile");
-    const runs = j.entries().filter(([, v]) => v.isObject() && v.has("decode"));
+    const runs = j.entries().filter(([, v]) => v.isObject() && v.has("macsPerToken"));
     if (!runs.length) j.fail("no run (expected e.g. \"TinyLlama-1.1B simd\": { prefill: …, decode: … })");
     const charts: BarChart[] = [];
     const rows: string[][] = [];
