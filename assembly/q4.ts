@@ -10,6 +10,7 @@
 // The products are q8.ts's with the nibbles unpacked in registers: activations are the same 7-bit codes per 32
 // (quantize_act_q7), the baseline kernel widens weights to i16 for i32x4.dot_i16x8_s, the relaxed kernel takes
 // 16 products per instruction on q + 64 and subtracts 64·Σw — the same integers in both builds.
+import { rows4, store4 } from "./blocks4";
 import { f16to32 } from "./fdb-common";
 
 /** Bytes of the q4x4 layout of an (M, K) matrix (K a multiple of 32). */
@@ -84,15 +85,6 @@ export function q4_matmul_ref(
   }
 }
 
-/** Stores four row results, or only the rows below `end` for the last, partial block. */
-// @ts-ignore: decorator
-@inline function store4(o: usize, m: i32, end: i32, acc: v128): void {
-  if (m + 4 <= end) { v128.store(o, acc); return; }
-  if (m < end) store<f32>(o, f32x4.extract_lane(acc, 0));
-  if (m + 1 < end) store<f32>(o + 4, f32x4.extract_lane(acc, 1));
-  if (m + 2 < end) store<f32>(o + 8, f32x4.extract_lane(acc, 2));
-}
-
 /** Columns 0…15 (low nibbles) and 16…31 (high nibbles) of one row's 16 bytes, as signed codes c − 8. */
 // @ts-ignore: decorator
 @inline function lowCodes(v: v128): v128 { return i8x16.sub(v128.and(v, i8x16.splat(15)), i8x16.splat(8)); }
@@ -115,14 +107,6 @@ export function q4_matmul_ref(
 @inline function rdot16(v: v128, x0: v128, x1: v128): v128 {
   return i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(lowCodes(v), x0)),
     i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(highCodes(v), x1)));
-}
-
-/** The four rows' partial sums d0…d3 (four lanes each) reduced to (row0, row1, row2, row3). */
-// @ts-ignore: decorator
-@inline function rows4(d0: v128, d1: v128, d2: v128, d3: v128): v128 {
-  const s01 = i32x4.add(v128.shuffle<i32>(d0, d1, 0, 4, 1, 5), v128.shuffle<i32>(d0, d1, 2, 6, 3, 7));
-  const s23 = i32x4.add(v128.shuffle<i32>(d2, d3, 0, 4, 1, 5), v128.shuffle<i32>(d2, d3, 2, 6, 3, 7));
-  return i32x4.add(v128.shuffle<i32>(s01, s23, 0, 1, 4, 5), v128.shuffle<i32>(s01, s23, 2, 3, 6, 7));
 }
 
 /** out (T, M) = q4 W (M, K) · activations, rows [m0, m1) (multiples of 4, or M). */

@@ -8,6 +8,7 @@
 // kernel, whose i16x8.relaxed_dot_i8x16_i7x16_s takes 16 products per instruction but needs one operand in
 // [0, 127]; Σ w·(q + 64) − 64·Σw = Σ w·q exactly, so both builds compute the same integers. 7 bits rather than 8
 // is the price of that instruction; the head and embeddings are the only q8 matrices of fdb2 models.
+import { rows4, store4 } from "./blocks4";
 import { f16to32 } from "./fdb-common";
 
 /** Bytes of the q8x4 layout of an (M, K) matrix (K a multiple of 32). */
@@ -110,15 +111,6 @@ export function q8_matmul_ref(
   }
 }
 
-/** Stores four row results, or only the rows below `end` for the last, partial block. */
-// @ts-ignore: decorator
-@inline function store4(o: usize, m: i32, end: i32, acc: v128): void {
-  if (m + 4 <= end) { v128.store(o, acc); return; }
-  if (m < end) store<f32>(o, f32x4.extract_lane(acc, 0));
-  if (m + 1 < end) store<f32>(o + 4, f32x4.extract_lane(acc, 1));
-  if (m + 2 < end) store<f32>(o + 8, f32x4.extract_lane(acc, 2));
-}
-
 /** out (T, M) = q8 W (M, K) · activations, rows [m0, m1) (multiples of 4, or M). */
 export function q8_matmul(
   out: usize,    // (T, M) f32
@@ -151,10 +143,7 @@ export function q8_matmul(
         r0 = v128.load(p, 96); r1 = v128.load(p, 112);
         const d3 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(r0), x0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(r0), x1)),
           i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(r1), x2), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(r1), x3)));
-        // transpose-reduce the four rows' partial sums into (row0, row1, row2, row3)
-        const s01 = i32x4.add(v128.shuffle<i32>(d0, d1, 0, 4, 1, 5), v128.shuffle<i32>(d0, d1, 2, 6, 3, 7));
-        const s23 = i32x4.add(v128.shuffle<i32>(d2, d3, 0, 4, 1, 5), v128.shuffle<i32>(d2, d3, 2, 6, 3, 7));
-        const rows = i32x4.add(v128.shuffle<i32>(s01, s23, 0, 1, 4, 5), v128.shuffle<i32>(s01, s23, 2, 3, 6, 7));
+        const rows = rows4(d0, d1, d2, d3);
         const sc = f32x4.mul(v128.load(p, 128), f32x4.splat(load<f32>(st + (<usize>j << 2))));
         acc = f32x4.add(acc, f32x4.mul(sc, f32x4.convert_i32x4_s(rows)));
         p += 160;
@@ -196,9 +185,7 @@ function q8_matmul_relaxed(
         const d1 = rdot(v128.load(p, 32), v128.load(p, 48), x0, x1);
         const d2 = rdot(v128.load(p, 64), v128.load(p, 80), x0, x1);
         const d3 = rdot(v128.load(p, 96), v128.load(p, 112), x0, x1);
-        const s01 = i32x4.add(v128.shuffle<i32>(d0, d1, 0, 4, 1, 5), v128.shuffle<i32>(d0, d1, 2, 6, 3, 7));
-        const s23 = i32x4.add(v128.shuffle<i32>(d2, d3, 0, 4, 1, 5), v128.shuffle<i32>(d2, d3, 2, 6, 3, 7));
-        const rows = i32x4.sub(i32x4.add(v128.shuffle<i32>(s01, s23, 0, 1, 4, 5), v128.shuffle<i32>(s01, s23, 2, 3, 6, 7)), i32x4.shl(v128.load(p, 144), 6));
+        const rows = i32x4.sub(rows4(d0, d1, d2, d3), i32x4.shl(v128.load(p, 144), 6));
         const sc = f32x4.mul(v128.load(p, 128), f32x4.splat(load<f32>(st + (<usize>j << 2))));
         acc = f32x4.add(acc, f32x4.mul(sc, f32x4.convert_i32x4_s(rows)));
         p += 160;
