@@ -6,12 +6,10 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, withoutKeepNames } from "../../tests/helpers/chromium.ts";
 import { startStaticServer, type StaticServer } from "../../tests/helpers/static-server.ts";
 import { WORK } from "../harness.ts";
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// the flags of tests/browser.test.ts
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 export interface BenchBrowser {
   /** Chromium's version string. */
@@ -37,9 +35,7 @@ export async function startBenchBrowser(mounts: Record<string, string>): Promise
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const context: BrowserContext = await browser.newContext();
-    // tsx compiles the bench files with esbuild's keepNames, whose __name() helper ends up in the functions that
-    // page.evaluate() serializes into the page: give pages a no-op one
-    await context.addInitScript("globalThis.__name = (f) => f;");
+    await withoutKeepNames(context);
     const errors: string[] = [];
     context.on("weberror", (e) => errors.push(e.error().message));
     const open = async () => {

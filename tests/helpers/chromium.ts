@@ -9,7 +9,8 @@ import { chromium, type BrowserContext } from "playwright-core";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const BROWSER_BUNDLE = path.join(root, "dist/browser/index.js");
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+/** The flags every headless run uses (tests and bench/lib/chromium.ts). */
+export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 /** Why the browser tests cannot run here, or undefined. */
 export function chromiumMissing(): string | undefined {
@@ -26,9 +27,7 @@ export interface Chromium {
 export async function launchChromium(): Promise<Chromium> {
   const profile = mkdtempSync(path.join(tmpdir(), "dbllm-chromium-"));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1000, height: 900 } });
-  // tsx compiles the tests with esbuild's keepNames, whose __name() helper ends up in the functions that
-  // page.evaluate() serializes into the page: give pages a no-op one
-  await context.addInitScript("globalThis.__name = (f) => f;");
+  await withoutKeepNames(context);
   return {
     context,
     close: async () => {
@@ -36,4 +35,12 @@ export async function launchChromium(): Promise<Chromium> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * tsx compiles tests and benches with esbuild's keepNames, whose __name() helper ends up in the functions that
+ * page.evaluate() serializes into the page: give the context's pages a no-op one.
+ */
+export async function withoutKeepNames(context: BrowserContext): Promise<void> {
+  await context.addInitScript("globalThis.__name = (f) => f;");
 }
